@@ -1,0 +1,8 @@
+"""The ragkit command line."""
+
+from __future__ import annotations
+
+
+def main() -> int:
+    """Entry point (filled in below)."""
+    return 0
