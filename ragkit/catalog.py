@@ -102,10 +102,10 @@ class ModelSpec:
                 f"ModelSpec {self.model_id!r}: dim and max_tokens must be positive "
                 f"(got dim={self.dim}, max_tokens={self.max_tokens})."
             )
-        if "fp32" not in self.onnx_files:
+        if not self.onnx_files or set(self.onnx_files) - {"fp32", "int8"}:
             raise ConfigError(
-                f"ModelSpec {self.model_id!r}: onnx_files needs an 'fp32' entry "
-                "(int8 can be built from it)."
+                f"ModelSpec {self.model_id!r}: onnx_files maps 'fp32' and/or 'int8' to a file path "
+                f"(got {dict(self.onnx_files)}); int8 can be built from fp32."
             )
         if "tokenizer.json" not in self.tokenizer_files:
             raise ConfigError(f"ModelSpec {self.model_id!r}: tokenizer_files must include tokenizer.json.")
