@@ -97,13 +97,13 @@ def load_beir(folder: Path, split: str = "test") -> BeirDataset:
 
     unknown_queries = qrels.keys() - set(query_ids)
     if unknown_queries:
-        _warn_unknown(qrels_path, unknown_queries, f"query ids not in {queries_path}; dropped")
+        _warn_unknown(qrels_path, unknown_queries, f"query id(s) not in {queries_path}; dropped")
         qrels = {query_id: qrels[query_id] for query_id in query_ids}
     if not qrels:
         raise DatasetError(f"no query in {queries_path} has a judgement in {qrels_path}")
     unknown_docs = {doc for docs in qrels.values() for doc in docs} - set(corpus_ids)
     if unknown_docs:
-        _warn_unknown(qrels_path, unknown_docs, f"corpus ids not in {corpus_path}")
+        _warn_unknown(qrels_path, unknown_docs, f"corpus id(s) not in {corpus_path}")
     logger.debug("loaded %s: %d docs, %d queries", folder, len(corpus_ids), len(query_ids))
     return BeirDataset(corpus_ids, corpus_texts, query_ids, query_texts, qrels)
 

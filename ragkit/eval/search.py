@@ -23,8 +23,7 @@ def exact_top_k(
     Scores are computed ``batch_size`` queries at a time, so memory stays at
     ``batch_size * len(corpus)`` floats. Each row's best ``k`` are picked with
     ``np.argpartition`` and only those are sorted. Equal scores rank the lower corpus
-    index first, so the result does not depend on the batch size. For cosine
-    similarity, pass L2-normalised embeddings.
+    index first. For cosine similarity, pass L2-normalised embeddings.
 
     Args:
         queries: Query embeddings, shape ``(n_queries, dim)``; cast to float32.
