@@ -76,7 +76,9 @@ class ModelSpec:
     max_tokens: int
     repo_id: str = ""
     revision: str = "main"
-    onnx_files: Mapping[str, str] = field(default_factory=lambda: _frozen_map({"fp32": "onnx/model.onnx"}))
+    onnx_files: Mapping[str, str] = field(
+        default_factory=lambda: _frozen_map({"fp32": "onnx/model.onnx"})
+    )
     onnx_data_files: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     tokenizer_files: tuple[str, ...] = DEFAULT_TOKENIZER_FILES
     normalize: bool = True
@@ -108,7 +110,9 @@ class ModelSpec:
                 f"(got {dict(self.onnx_files)}); int8 can be built from fp32."
             )
         if "tokenizer.json" not in self.tokenizer_files:
-            raise ConfigError(f"ModelSpec {self.model_id!r}: tokenizer_files must include tokenizer.json.")
+            raise ConfigError(
+                f"ModelSpec {self.model_id!r}: tokenizer_files must include tokenizer.json."
+            )
         bad_dims = [d for d in self.matryoshka_dims if not 0 < d <= self.dim]
         if bad_dims:
             raise ConfigError(
@@ -118,15 +122,15 @@ class ModelSpec:
         object.__setattr__(self, "onnx_files", _frozen_map(self.onnx_files))
         object.__setattr__(self, "task_prompts", _frozen_map(self.task_prompts))
         object.__setattr__(self, "sha256", _frozen_map(self.sha256))
+        object.__setattr__(self, "onnx_data_files", MappingProxyType(dict(self.onnx_data_files)))
         object.__setattr__(
-            self, "onnx_data_files", MappingProxyType(dict(self.onnx_data_files))
+            self, "matryoshka_dims", tuple(sorted(set(self.matryoshka_dims), reverse=True))
         )
-        object.__setattr__(self, "matryoshka_dims", tuple(sorted(set(self.matryoshka_dims), reverse=True)))
 
     @property
     def published_precisions(self) -> tuple[Precision, ...]:
         """Precisions the hub repo publishes a file for."""
-        return tuple(p for p in ("fp32", "int8") if p in self.onnx_files)  # type: ignore[misc]
+        return tuple(p for p in ("fp32", "int8") if p in self.onnx_files)
 
     def prompt_for(self, kind: str) -> str:
         """The prompt for ``"query"``, ``"document"`` or a named task instruction.

@@ -14,7 +14,9 @@ _ENV_PREFIXES = ("RAGKIT_", "HF_")
 
 
 @pytest.fixture(autouse=True)
-def clean_environ(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def clean_environ(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
     """Each test sees no RAGKIT_/HF_ variables except a private cache dir."""
     keep = {"RAGKIT_TEST_MODEL_DIR", "RAGKIT_TEST_SCIFACT_DIR"}
     for name in list(os.environ):

@@ -16,8 +16,26 @@ import numpy as np
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 WORDS = [
-    "the", "a", "is", "of", "and", "to", "in", "query", "passage", "search", "document",
-    "hello", "world", "binary", "vector", "embedding", "cat", "dog", "science", "claim",
+    "the",
+    "a",
+    "is",
+    "of",
+    "and",
+    "to",
+    "in",
+    "query",
+    "passage",
+    "search",
+    "document",
+    "hello",
+    "world",
+    "binary",
+    "vector",
+    "embedding",
+    "cat",
+    "dog",
+    "science",
+    "claim",
 ]
 
 
@@ -77,7 +95,9 @@ def build_onnx_model(
 
     rng = np.random.default_rng(seed)
     inits = [
-        numpy_helper.from_array(rng.normal(0, 1, (vocab_size, hidden)).astype(np.float32), "word_emb"),
+        numpy_helper.from_array(
+            rng.normal(0, 1, (vocab_size, hidden)).astype(np.float32), "word_emb"
+        ),
         numpy_helper.from_array(rng.normal(0, 0.1, (2, hidden)).astype(np.float32), "type_emb"),
         numpy_helper.from_array(rng.normal(0, 0.3, (hidden, hidden)).astype(np.float32), "w1"),
         numpy_helper.from_array(rng.normal(0, 0.1, (hidden,)).astype(np.float32), "b1"),
@@ -107,14 +127,16 @@ def build_onnx_model(
     else:
         nodes.append(helper.make_node("Identity", ["h4"], ["tokens"]))
     if pooled_output:
-        nodes.append(helper.make_node("ReduceMean", ["tokens", "pool_axes"], [output_name], keepdims=0))
-        inits.append(numpy_helper.from_array(np.array([1], dtype=np.int64), "pool_axes"))
+        nodes.append(
+            helper.make_node("ReduceMean", ["tokens"], [output_name], axes=[1], keepdims=0)
+        )
         out_shape: list[str | int] = ["batch", hidden]
     else:
         nodes.append(helper.make_node("Identity", ["tokens"], [output_name]))
         out_shape = ["batch", "seq", hidden]
     inputs = [
-        helper.make_tensor_value_info(name, TensorProto.INT64, ["batch", "seq"]) for name in input_names
+        helper.make_tensor_value_info(name, TensorProto.INT64, ["batch", "seq"])
+        for name in input_names
     ]
     graph = helper.make_graph(
         nodes,
@@ -144,7 +166,9 @@ def build_model_folder(
     folder.mkdir(parents=True, exist_ok=True)
     build_tokenizer_json(folder / "tokenizer.json")
     (folder / "tokenizer_config.json").write_text(
-        json.dumps({"do_lower_case": True, "model_max_length": 512, "tokenizer_class": "BertTokenizer"})
+        json.dumps(
+            {"do_lower_case": True, "model_max_length": 512, "tokenizer_class": "BertTokenizer"}
+        )
     )
     (folder / "special_tokens_map.json").write_text(
         json.dumps({t.strip("[]").lower() + "_token": t for t in SPECIAL_TOKENS})
@@ -154,11 +178,21 @@ def build_model_folder(
     )
     modules = [
         {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+        {
+            "idx": 1,
+            "name": "1",
+            "path": "1_Pooling",
+            "type": "sentence_transformers.models.Pooling",
+        },
     ]
     if normalize:
         modules.append(
-            {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}
+            {
+                "idx": 2,
+                "name": "2",
+                "path": "2_Normalize",
+                "type": "sentence_transformers.models.Normalize",
+            }
         )
     (folder / "modules.json").write_text(json.dumps(modules))
     (folder / "1_Pooling").mkdir(exist_ok=True)

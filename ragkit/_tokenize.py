@@ -1,0 +1,102 @@
+"""Tokenisation with `tokenizers`: explicit truncation, no preset padding, dynamic batch padding.
+
+Hub ``tokenizer.json`` files often carry a fixed padding length and a truncation length that is not
+the model's window (all-MiniLM-L6-v2 ships with both at 128). We clear both and truncate to the
+window ourselves, so the prompt's tokens count against it and nothing is cut silently.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from tokenizers import Encoding, Tokenizer
+
+from ragkit.errors import ModelFileError
+
+__all__ = ["EncodedBatch", "TextTokenizer", "was_truncated"]
+
+logger = logging.getLogger(__name__)
+
+IdArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class EncodedBatch:
+    """One padded batch, ready for the ONNX session.
+
+    Attributes:
+        input_ids: Token ids, shape ``(batch, seq)``, padded on the right.
+        attention_mask: 1 for real tokens, 0 for padding.
+        token_type_ids: Segment ids (all 0 for single texts).
+    """
+
+    input_ids: IdArray
+    attention_mask: IdArray
+    token_type_ids: IdArray
+
+
+class TextTokenizer:
+    """A ``tokenizer.json`` with truncation at ``max_tokens`` and padding done per batch."""
+
+    def __init__(self, path: Path, *, max_tokens: int) -> None:
+        """Load ``path`` and set truncation to ``max_tokens`` (special tokens included).
+
+        Raises:
+            ModelFileError: The file is missing or is not a valid tokenizer.json.
+        """
+        if not path.is_file():
+            raise ModelFileError(
+                f"Tokenizer file not found: {path}. The model folder needs tokenizer.json."
+            )
+        try:
+            tokenizer = Tokenizer.from_file(str(path))
+        except Exception as exc:  # tokenizers raises a bare Exception on malformed files
+            raise ModelFileError(
+                f"Could not load tokenizer file {path}: {exc}. Re-download it or check the folder."
+            ) from exc
+        self.pad_id = _pad_id(tokenizer)  # read before clearing the preset padding
+        tokenizer.no_padding()
+        tokenizer.enable_truncation(max_length=max_tokens)
+        self._tokenizer = tokenizer
+        self.path = path
+        self.max_tokens = max_tokens
+
+    def encode(self, texts: Sequence[str]) -> list[Encoding]:
+        """Tokenise ``texts`` (special tokens added, truncated to the window, not padded)."""
+        return self._tokenizer.encode_batch(list(texts), add_special_tokens=True)
+
+    def pad(self, encodings: Sequence[Encoding]) -> EncodedBatch:
+        """Pad ``encodings`` to the longest one in the batch (dynamic padding)."""
+        width = max((len(e.ids) for e in encodings), default=0)
+        shape = (len(encodings), width)
+        input_ids = np.full(shape, self.pad_id, dtype=np.int64)
+        attention_mask = np.zeros(shape, dtype=np.int64)
+        token_type_ids = np.zeros(shape, dtype=np.int64)
+        for row, enc in enumerate(encodings):
+            n = len(enc.ids)
+            input_ids[row, :n] = enc.ids
+            attention_mask[row, :n] = enc.attention_mask
+            token_type_ids[row, :n] = enc.type_ids
+        return EncodedBatch(input_ids, attention_mask, token_type_ids)
+
+
+def _pad_id(tokenizer: Tokenizer) -> int:
+    """The padding token id the tokenizer declares, else [PAD]/<pad>, else 0."""
+    padding = tokenizer.padding
+    if padding and "pad_id" in padding:
+        return int(padding["pad_id"])
+    for token in ("[PAD]", "<pad>", "<|endoftext|>"):
+        token_id = tokenizer.token_to_id(token)
+        if token_id is not None:
+            return int(token_id)
+    return 0
+
+
+def was_truncated(encoding: Encoding) -> bool:
+    """Whether tokenising cut text off (the tokenizer keeps the overflow)."""
+    return bool(encoding.overflowing)
