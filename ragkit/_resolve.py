@@ -16,7 +16,7 @@ from filelock import FileLock
 from ragkit._st_config import spec_from_folder
 from ragkit.catalog import ModelSpec, get_model_spec
 from ragkit.config import RagkitSettings
-from ragkit.errors import ConfigError, ModelFileError, RemoteNotFoundError
+from ragkit.errors import ConfigError, ModelFileError, OfflineError, RemoteNotFoundError
 from ragkit.types import Precision
 
 __all__ = ["INT8_BUILD_TAG", "ResolvedModel", "resolve_model"]
@@ -129,8 +129,8 @@ def _resolve_hub(
             _download.hub_download(
                 spec.repo_id, optional, sha256=spec.sha256.get(optional), **kwargs
             )  # type: ignore[arg-type]
-        except RemoteNotFoundError:
-            logger.debug("%s has no %s; continuing without it", spec.repo_id, optional)
+        except (RemoteNotFoundError, OfflineError):
+            logger.debug("%s: optional %s unavailable; continuing without it", spec.repo_id, optional)
     onnx_path = paths[onnx_rel]
     if published:
         return ResolvedModel(spec, onnx_path, paths["tokenizer.json"], precision)

@@ -24,8 +24,8 @@ FP32_CANDIDATES = ("onnx/model.onnx", "model.onnx")
 INT8_CANDIDATES = (
     "onnx/model_quantized.onnx",
     "onnx/model_int8.onnx",
+    "onnx/model_quint8_avx2.onnx",  # unsigned weights: safe on CPUs without VNNI
     "onnx/model_qint8_avx512_vnni.onnx",
-    "onnx/model_quint8_avx2.onnx",
     "model_quantized.onnx",
     "model_int8.onnx",
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, overload, runtime_checkable
 
 from ragkit.errors import InputError
 from ragkit.types import Matrix, Vector
@@ -28,8 +28,14 @@ class Embedder(Protocol):
         """Embed documents (with the document prompt) into an ``(n, dim)`` float32 array."""
         ...
 
-    def embed_query(self, text: str) -> Vector:
-        """Embed one query (with the query prompt) into a ``(dim,)`` float32 array."""
+    @overload
+    def embed_query(self, text: str) -> Vector: ...
+
+    @overload
+    def embed_query(self, text: Sequence[str]) -> Matrix: ...
+
+    def embed_query(self, text: str | Sequence[str]) -> Vector | Matrix:
+        """Embed a query into ``(dim,)``, or a list of queries into ``(n, dim)``, with the query prompt."""
         ...
 
     def fingerprint(self) -> dict[str, Any]:

@@ -1,0 +1,45 @@
+"""``ragkit eval``: BEIR retrieval quality and throughput of an embedder."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from ragkit.cli._common import add_embedder_options, embedder_from_args
+from ragkit.eval.runner import evaluate_embedder
+
+__all__ = ["register"]
+
+
+def register(commands: Any) -> None:
+    """Add the ``eval`` subcommand."""
+    parser = commands.add_parser(
+        "eval",
+        help="evaluate an embedder on a BEIR data set (NDCG@10, Recall@100, docs/s)",
+        description="DATASET_DIR holds corpus.jsonl, queries.jsonl and qrels/<split>.tsv.",
+    )
+    parser.add_argument("dataset", type=Path, metavar="DATASET_DIR")
+    parser.add_argument("--split", default="test")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    add_embedder_options(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Evaluate and print a table (or JSON with ``ndcg@10``, ``recall@100``, ``docs_per_s``)."""
+    embedder = embedder_from_args(args, show_progress_bar=None if args.json else True)
+    result = evaluate_embedder(args.dataset, embedder, split=args.split)
+    if args.json:
+        json.dump(result.as_dict(), sys.stdout)
+        sys.stdout.write("\n")
+        return 0
+    print(f"model      {embedder.spec.model_id} ({embedder.precision}, dim {embedder.dim})")
+    print(f"data set   {args.dataset} [{args.split}]: {result.docs} docs, {result.queries} queries")
+    for key in ("ndcg@10", "recall@100", "ndcg@100", "recall@10"):
+        if key in result.metrics:
+            print(f"{key:<10} {result.metrics[key]:.4f}")
+    print(f"docs/s     {result.docs_per_s:.1f}   ({result.embed_seconds:.1f} s)")
+    return 0
