@@ -38,7 +38,7 @@ def resolve_providers(providers: Sequence[str] | None, *, cuda: bool = False) ->
         raise ProviderError(
             f"ONNX Runtime provider(s) {missing} are not available in this onnxruntime build "
             f"(available: {sorted(available)}). For CUDA install the GPU build in place of the CPU one: "
-            "`pip uninstall onnxruntime && pip install 'ragkit[gpu]'`, or drop the request to run on CPU."
+            "`pip uninstall onnxruntime && pip install onnxruntime-gpu` (never both at once), or drop the request to run on CPU."
         )
     return wanted
 
