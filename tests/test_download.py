@@ -528,7 +528,9 @@ def test_the_final_path_only_appears_once_the_file_is_complete(
     with ThreadPoolExecutor(1) as pool:
         future = pool.submit(fetch)
         try:
-            _wait_for(lambda: partial.exists() and partial.stat().st_size == HALF, "half a file")
+            # The server holds the second half back: the download is mid-file from here on
+            # (how much of the first half is on disk yet depends on write buffering).
+            _wait_for(lambda: partial.exists() and len(hub.requests(path)) == 1, "a started download")
             assert not final.exists()
         finally:
             resume.set()
