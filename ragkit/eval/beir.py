@@ -65,8 +65,7 @@ def load_beir(folder: Path, split: str = "test") -> BeirDataset:
             file and the line number).
 
     Example:
-        >>> data = load_beir(Path("scifact"))  # doctest: +SKIP
-        >>> data
+        >>> load_beir(Path("scifact"))  # doctest: +SKIP
         BeirDataset(docs=5183, queries=300, judgements=339)
     """
     folder = Path(folder)
