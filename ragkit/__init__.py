@@ -1,10 +1,18 @@
-"""ragkit: local, offline retrieval for RAG apps."""
+"""ragkit: local, offline retrieval for RAG apps.
+
+Usage::
+
+    from ragkit import TextEmbedder
+    embedder = TextEmbedder("BAAI/bge-small-en-v1.5", precision="int8")
+    scores = embedder.embed_documents(["a passage"]) @ embedder.embed_query("a question")
+"""
 
 from __future__ import annotations
 
 from ragkit._version import __version__
 from ragkit.catalog import ModelSpec, add_custom_model, get_model_spec, list_supported_models
 from ragkit.config import RagkitSettings, get_settings
+from ragkit.embed import EmbedStats, Embedder, HashEmbedder, TextEmbedder
 from ragkit.errors import (
     ChecksumError,
     ConfigError,
@@ -30,6 +38,9 @@ __all__ = [
     "DatasetError",
     "DependencyError",
     "DownloadError",
+    "EmbedStats",
+    "Embedder",
+    "HashEmbedder",
     "InputError",
     "ModelError",
     "ModelFileError",
@@ -43,6 +54,7 @@ __all__ = [
     "RagkitSettings",
     "RemoteAuthError",
     "RemoteNotFoundError",
+    "TextEmbedder",
     "__version__",
     "add_custom_model",
     "get_model_spec",
