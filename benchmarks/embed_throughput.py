@@ -101,9 +101,15 @@ def memory_worker(args: argparse.Namespace) -> None:
     """Embed many short texts in consecutive calls and record RSS as it goes."""
     from ragkit.embed import TextEmbedder
 
-    sentences = [s.strip() for d in load_docs(args.corpus, 100_000) for s in d.split(". ") if s.strip()]
+    sentences = [
+        s.strip() for d in load_docs(args.corpus, 100_000) for s in d.split(". ") if s.strip()
+    ]
     embedder = TextEmbedder(
-        args.model_dir, precision="int8", threads=args.threads, truncation="silent", show_progress_bar=False
+        args.model_dir,
+        precision="int8",
+        threads=args.threads,
+        truncation="silent",
+        show_progress_bar=False,
     )
     step = 5_000
     samples = []
@@ -127,7 +133,9 @@ def run_worker(engine: str, args: argparse.Namespace) -> dict[str, float] | None
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--model-dir", type=Path, default=os.environ.get("RAGKIT_TEST_MODEL_DIR"))
     parser.add_argument("--corpus", type=Path, default=None)
     parser.add_argument("--docs", type=int, default=1000)
@@ -153,8 +161,12 @@ def main() -> None:
         worker(args)
         return
     args.passthrough = [
-        f"--model-dir={args.model_dir}", f"--corpus={args.corpus}", f"--docs={args.docs}",
-        f"--threads={args.threads}", f"--max-tokens={args.max_tokens}", f"--batch-size={args.batch_size}",
+        f"--model-dir={args.model_dir}",
+        f"--corpus={args.corpus}",
+        f"--docs={args.docs}",
+        f"--threads={args.threads}",
+        f"--max-tokens={args.max_tokens}",
+        f"--batch-size={args.batch_size}",
         f"--memory-texts={args.memory_texts}",
     ]
     if args.memory_texts:
@@ -172,10 +184,16 @@ def main() -> None:
             outcome = run_worker(engine, args)
             if outcome:
                 results[engine].append(outcome)
-    print(f"{args.docs} SciFact docs, max {args.max_tokens} tokens, {args.threads} threads, "
-          f"{args.rounds} rounds (median)\n")
-    print("| engine | docs/s | × fastembed | × ragkit fp32 | peak RSS (MB) |\n|---|---:|---:|---:|---:|")
-    medians = {e: statistics.median(r["docs_per_s"] for r in runs) for e, runs in results.items() if runs}
+    print(
+        f"{args.docs} SciFact docs, max {args.max_tokens} tokens, {args.threads} threads, "
+        f"{args.rounds} rounds (median)\n"
+    )
+    print(
+        "| engine | docs/s | × fastembed | × ragkit fp32 | peak RSS (MB) |\n|---|---:|---:|---:|---:|"
+    )
+    medians = {
+        e: statistics.median(r["docs_per_s"] for r in runs) for e, runs in results.items() if runs
+    }
     for engine, runs in results.items():
         if not runs:
             print(f"| {engine} | failed or not installed | | | |")

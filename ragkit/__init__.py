@@ -12,7 +12,7 @@ from __future__ import annotations
 from ragkit._version import __version__
 from ragkit.catalog import ModelSpec, add_custom_model, get_model_spec, list_supported_models
 from ragkit.config import RagkitSettings, get_settings
-from ragkit.embed import EmbedStats, Embedder, HashEmbedder, TextEmbedder
+from ragkit.embed import Embedder, EmbedStats, HashEmbedder, TextEmbedder
 from ragkit.errors import (
     ChecksumError,
     ConfigError,

@@ -19,11 +19,10 @@ from ragkit.config import RagkitSettings
 from ragkit.errors import ConfigError, ModelFileError, OfflineError, RemoteNotFoundError
 from ragkit.types import Precision
 
-__all__ = ["INT8_BUILD_TAG", "ResolvedModel", "resolve_model"]
+__all__ = ["ResolvedModel", "build_int8", "resolve_model", "resolve_spec"]
 
 logger = logging.getLogger(__name__)
 
-INT8_BUILD_TAG = "dynamic-int8-per-channel-matmul"
 _PRECISIONS = ("fp32", "int8")
 
 
@@ -105,37 +104,51 @@ def _resolve_local(
 def _resolve_hub(
     spec: ModelSpec, precision: Precision, settings: RagkitSettings, show_progress_bar: bool | None
 ) -> ResolvedModel:
-    from ragkit import _download
-
     published = precision in spec.onnx_files
     onnx_key: Precision = precision if published else "fp32"
     onnx_rel = spec.onnx_files[onnx_key]
     required = ["tokenizer.json", onnx_rel, *spec.onnx_data_files.get(onnx_key, ())]
-    kwargs = {
-        "revision": spec.revision,
-        "cache_dir": settings.cache_dir,
-        "endpoint": settings.hf_endpoint,
-        "token": settings.hf_token.get_secret_value() if settings.hf_token else None,
-        "offline": settings.offline,
-        "timeout": settings.download_timeout,
-        "retries": settings.download_retries,
-        "show_progress_bar": show_progress_bar,
-    }
-    paths = _download.download_files(spec.repo_id, required, sha256=dict(spec.sha256), **kwargs)  # type: ignore[arg-type]
-    for optional in spec.tokenizer_files:
-        if optional in required:
-            continue
-        try:
-            _download.hub_download(
-                spec.repo_id, optional, sha256=spec.sha256.get(optional), **kwargs
-            )  # type: ignore[arg-type]
-        except (RemoteNotFoundError, OfflineError):
-            logger.debug("%s: optional %s unavailable; continuing without it", spec.repo_id, optional)
+    optional = [f for f in spec.tokenizer_files if f not in required]
+    paths = _fetch(spec, required, optional, settings, show_progress_bar)
     onnx_path = paths[onnx_rel]
     if published:
         return ResolvedModel(spec, onnx_path, paths["tokenizer.json"], precision)
     built = build_int8(onnx_path, settings.cache_dir)
     return ResolvedModel(spec, built, paths["tokenizer.json"], "int8", built_locally=True)
+
+
+def _fetch(
+    spec: ModelSpec,
+    required: list[str],
+    optional: list[str],
+    settings: RagkitSettings,
+    show_progress_bar: bool | None,
+) -> dict[str, Path]:
+    """Download ``required`` files (errors propagate) and ``optional`` ones (skipped if absent)."""
+    from ragkit._download import download_files
+
+    def fetch(files: list[str]) -> dict[str, Path]:
+        return download_files(
+            spec.repo_id,
+            files,
+            revision=spec.revision,
+            cache_dir=settings.cache_dir,
+            endpoint=settings.hf_endpoint,
+            token=settings.hf_token.get_secret_value() if settings.hf_token else None,
+            offline=settings.offline,
+            sha256=dict(spec.sha256),
+            timeout=settings.download_timeout,
+            retries=settings.download_retries,
+            show_progress_bar=show_progress_bar,
+        )
+
+    paths = fetch(required)
+    for name in optional:
+        try:
+            paths.update(fetch([name]))
+        except (RemoteNotFoundError, OfflineError):
+            logger.debug("%s: optional %s unavailable; continuing without it", spec.repo_id, name)
+    return paths
 
 
 def build_int8(fp32_path: Path, cache_dir: Path) -> Path:
@@ -146,11 +159,11 @@ def build_int8(fp32_path: Path, cache_dir: Path) -> Path:
         DependencyError: The ``onnx`` package (``ragkit[quantize]``) is not installed.
         QuantizationError: ONNX Runtime's quantizer failed.
     """
-    from ragkit.quantize_model import quantize_model, quantized_cache_path
+    from ragkit.quantize_model import quantize_model, quantized_cache_path, settings_tag
 
     if not fp32_path.is_file():
         raise ModelFileError(f"ONNX model file not found: {fp32_path}; int8 is built from it.")
-    target = quantized_cache_path(fp32_path, cache_dir, INT8_BUILD_TAG)
+    target = quantized_cache_path(fp32_path, cache_dir, settings_tag())
     if target.is_file():
         logger.debug("Using cached int8 model %s", target)
         return target

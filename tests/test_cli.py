@@ -23,7 +23,10 @@ def write_beir(folder: Path) -> Path:
         "\n".join(json.dumps({"_id": i, "title": t, "text": x}) for i, t, x in docs) + "\n"
     )
     (folder / "queries.jsonl").write_text(
-        json.dumps({"_id": "q1", "text": "the cat"}) + "\n" + json.dumps({"_id": "q2", "text": "a dog"}) + "\n"
+        json.dumps({"_id": "q1", "text": "the cat"})
+        + "\n"
+        + json.dumps({"_id": "q2", "text": "a dog"})
+        + "\n"
     )
     (folder / "qrels").mkdir()
     (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\n")
@@ -44,13 +47,19 @@ def test_models_info_of_a_local_folder_reads_its_config(
     status, out, _ = run(capsys, "models", "info", str(tiny_prompt_model_dir))
     info = json.loads(out)
     assert status == 0
-    assert (info["query_prompt"], info["document_prompt"], info["max_tokens"]) == ("query: ", "passage: ", 16)
+    assert (info["query_prompt"], info["document_prompt"], info["max_tokens"]) == (
+        "query: ",
+        "passage: ",
+        16,
+    )
 
 
 def test_embed_prints_json_vectors_with_the_right_prompt(
     capsys: pytest.CaptureFixture[str], tiny_prompt_model_dir: Path
 ) -> None:
-    status, out, _ = run(capsys, "embed", "--model", str(tiny_prompt_model_dir), "--query", "the cat", "dog")
+    status, out, _ = run(
+        capsys, "embed", "--model", str(tiny_prompt_model_dir), "--query", "the cat", "dog"
+    )
     report = json.loads(out)
     assert status == 0 and report["kind"] == "query" and report["dim"] == 32
     expected = TextEmbedder(tiny_prompt_model_dir).embed_query(["the cat", "dog"])
@@ -69,7 +78,9 @@ def test_embed_reads_standard_input(
     assert len(report["embeddings"]) == 2 and len(report["embeddings"][0]) == 8
 
 
-def test_eval_prints_the_metric_keys(capsys: pytest.CaptureFixture[str], tiny_model_dir: Path, tmp_path: Path) -> None:
+def test_eval_prints_the_metric_keys(
+    capsys: pytest.CaptureFixture[str], tiny_model_dir: Path, tmp_path: Path
+) -> None:
     data = write_beir(tmp_path / "beir")
     status, out, _ = run(capsys, "eval", str(data), "--model", str(tiny_model_dir), "--json")
     report = json.loads(out)
@@ -87,7 +98,9 @@ def test_errors_are_one_line_and_exit_2(capsys: pytest.CaptureFixture[str], tmp_
     assert status == 2 and "missing" in err
 
 
-def test_pull_offline_names_the_missing_file(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pull_offline_names_the_missing_file(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("RAGKIT_OFFLINE", "1")
     status, _, err = run(capsys, "models", "pull", "BAAI/bge-small-en-v1.5", "--precision", "fp32")
     assert status == 2 and "offline" in err.lower() and "BAAI/bge-small-en-v1.5" in err

@@ -530,7 +530,9 @@ def test_the_final_path_only_appears_once_the_file_is_complete(
         try:
             # The server holds the second half back: the download is mid-file from here on
             # (how much of the first half is on disk yet depends on write buffering).
-            _wait_for(lambda: partial.exists() and len(hub.requests(path)) == 1, "a started download")
+            _wait_for(
+                lambda: partial.exists() and len(hub.requests(path)) == 1, "a started download"
+            )
             assert not final.exists()
         finally:
             resume.set()

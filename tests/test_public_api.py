@@ -8,7 +8,11 @@ import ragkit.eval
 
 def test_all_is_sorted_and_complete() -> None:
     for module in (ragkit, ragkit.embed, ragkit.eval, ragkit.errors):
-        public = sorted(name for name in vars(module) if not name.startswith("_") and not _is_submodule(module, name))
+        public = sorted(
+            name
+            for name in vars(module)
+            if not name.startswith("_") and not _is_submodule(module, name)
+        )
         assert module.__all__ == sorted(module.__all__, key=str), module.__name__
         assert set(public) <= set(module.__all__) | {"annotations"}, module.__name__
 

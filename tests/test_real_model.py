@@ -35,13 +35,17 @@ def _plain_reference(model_dir: Path, texts: list[str]) -> np.ndarray:
     tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
     tokenizer.no_padding()
     tokenizer.enable_truncation(256)
-    session = ort.InferenceSession(str(model_dir / "model.onnx"), providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(
+        str(model_dir / "model.onnx"), providers=["CPUExecutionProvider"]
+    )
     rows = []
     for text in texts:
         enc = tokenizer.encode(text)
         ids = np.array([enc.ids], dtype=np.int64)
         mask = np.array([enc.attention_mask], dtype=np.int64)
-        states = session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
+        states = session.run(
+            None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        )[0]
         pooled = (states * mask[..., None]).sum(axis=1)[0] / mask.sum()
         rows.append(pooled / np.linalg.norm(pooled))
     return np.stack(rows)
@@ -57,16 +61,35 @@ def test_embeddings_match_a_plain_reference_run(real_model_dir: Path) -> None:
 
 def test_golden_values(real_model_dir: Path) -> None:
     vector = TextEmbedder(real_model_dir).embed_query("hello world")
-    np.testing.assert_allclose(vector[:5], [-0.0344772, 0.0310232, 0.006735, 0.026109, -0.039362], atol=1e-4)
+    np.testing.assert_allclose(
+        vector[:5], [-0.0344772, 0.0310232, 0.006735, 0.026109, -0.039362], atol=1e-4
+    )
 
 
 @pytest.mark.real_data
 @pytest.mark.slow
-@pytest.mark.parametrize(("precision", "low", "high"), [("fp32", 0.643, 0.647), ("int8", 0.638, 1.0)])
+@pytest.mark.parametrize(
+    ("precision", "low", "high"), [("fp32", 0.643, 0.647), ("int8", 0.638, 1.0)]
+)
 def test_scifact_ndcg_matches_the_published_figure(
-    real_model_dir: Path, scifact_dir: Path, capsys: pytest.CaptureFixture[str], precision: str, low: float, high: float
+    real_model_dir: Path,
+    scifact_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    precision: str,
+    low: float,
+    high: float,
 ) -> None:
-    status = main(["eval", str(scifact_dir), "--model", str(real_model_dir), "--precision", precision, "--json"])
+    status = main(
+        [
+            "eval",
+            str(scifact_dir),
+            "--model",
+            str(real_model_dir),
+            "--precision",
+            precision,
+            "--json",
+        ]
+    )
     assert status == 0
     report = json.loads(capsys.readouterr().out)
     assert low <= report["ndcg@10"] <= high

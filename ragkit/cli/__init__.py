@@ -21,7 +21,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ragkit", description="Local, offline retrieval for RAG apps."
     )
     parser.add_argument("--version", action="version", version=f"ragkit {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="-v: info, -vv: debug logs")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="-v: info, -vv: debug logs"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     models_cmd.register(commands)
     embed_cmd.register(commands)

@@ -25,11 +25,17 @@ def add_embedder_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=None, help="ONNX Runtime intra-op threads")
     parser.add_argument("--max-tokens", type=int, default=None, help="override the model's window")
-    parser.add_argument("--cache-dir", type=Path, default=None, help="model cache (default $RAGKIT_CACHE_DIR)")
-    parser.add_argument("--offline", action="store_true", default=None, help="never use the network")
+    parser.add_argument(
+        "--cache-dir", type=Path, default=None, help="model cache (default $RAGKIT_CACHE_DIR)"
+    )
+    parser.add_argument(
+        "--offline", action="store_true", default=None, help="never use the network"
+    )
 
 
-def embedder_from_args(args: argparse.Namespace, *, show_progress_bar: bool | None = None) -> TextEmbedder:
+def embedder_from_args(
+    args: argparse.Namespace, *, show_progress_bar: bool | None = None
+) -> TextEmbedder:
     """Build the embedder the options describe."""
     return TextEmbedder(
         args.model,

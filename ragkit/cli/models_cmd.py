@@ -13,6 +13,7 @@ from typing import Any
 from ragkit._resolve import build_int8, resolve_model, resolve_spec
 from ragkit.catalog import ModelSpec, list_supported_models
 from ragkit.config import get_settings
+from ragkit.types import Precision
 
 __all__ = ["register"]
 
@@ -60,7 +61,13 @@ def run_list(args: argparse.Namespace) -> int:
         return 0
     print(f"{'model':<42} {'dim':>5} {'tokens':>6} {'pool':<10} {'int8':<5} {'MRL':<5} prompts")
     for s in specs:
-        prompts = "query+doc" if s.query_prompt and s.document_prompt else "query" if s.query_prompt else "-"
+        prompts = (
+            "query+doc"
+            if s.query_prompt and s.document_prompt
+            else "query"
+            if s.query_prompt
+            else "-"
+        )
         print(
             f"{s.model_id:<42} {s.dim:>5} {s.max_tokens:>6} {s.pooling:<10} "
             f"{'hub' if 'int8' in s.onnx_files else 'built':<5} {'yes' if s.matryoshka_dims else '-':<5} {prompts}"
@@ -84,9 +91,11 @@ def _settings(cache_dir: Path | None) -> Any:
 def run_pull(args: argparse.Namespace) -> int:
     """Download (or build) the files for the chosen precisions and print where they are."""
     settings = _settings(args.cache_dir)
-    precisions = ["fp32", "int8"] if args.precision == "all" else [args.precision]
+    precisions: list[Precision] = ["fp32", "int8"] if args.precision == "all" else [args.precision]
     for precision in precisions:
-        resolved = resolve_model(args.model, precision=precision, settings=settings, show_progress_bar=True)
+        resolved = resolve_model(
+            args.model, precision=precision, settings=settings, show_progress_bar=True
+        )
         how = " (built locally)" if resolved.built_locally else ""
         print(f"{precision}: {resolved.onnx_path}{how}")
     print(f"tokenizer: {resolved.tokenizer_path}")
@@ -115,5 +124,7 @@ def run_quantize(args: argparse.Namespace) -> int:
     else:
         print(f"int8 model  {int8_path}")
         print(f"size        {ratio:.1%} of fp32")
-        print(f"agreement   cosine mean {report.mean:.4f}, min {report.min:.4f} on {report.n} sample texts")
+        print(
+            f"agreement   cosine mean {report.mean:.4f}, min {report.min:.4f} on {report.n} sample texts"
+        )
     return 0

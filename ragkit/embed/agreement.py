@@ -60,7 +60,12 @@ def int8_agreement(
     offline: bool | None = None,
 ) -> AgreementReport:
     """Embed ``texts`` with the fp32 and int8 models and compare them row by row (cosine)."""
-    kwargs = {"threads": threads, "cache_dir": cache_dir, "offline": offline, "show_progress_bar": False}
+    kwargs = {
+        "threads": threads,
+        "cache_dir": cache_dir,
+        "offline": offline,
+        "show_progress_bar": False,
+    }
     fp32 = TextEmbedder(model, precision="fp32", **kwargs)  # type: ignore[arg-type]
     int8 = TextEmbedder(model, precision="int8", **kwargs)  # type: ignore[arg-type]
     return cosine_agreement(fp32.embed_documents(texts), int8.embed_documents(texts))

@@ -75,7 +75,12 @@ def evaluate_embedder(
         DatasetError: The folder is not a BEIR data set.
     """
     data = load_beir(dataset_dir, split=split)
-    logger.info("%s: %d documents, %d judged queries", dataset_dir, len(data.corpus_ids), len(data.query_ids))
+    logger.info(
+        "%s: %d documents, %d judged queries",
+        dataset_dir,
+        len(data.corpus_ids),
+        len(data.query_ids),
+    )
     kwargs: dict[str, Any] = {}
     if show_progress_bar is not None and hasattr(embedder, "show_progress_bar"):
         kwargs["show_progress_bar"] = show_progress_bar
@@ -87,8 +92,8 @@ def evaluate_embedder(
     query_seconds = time.perf_counter() - start
     indices, scores = exact_top_k(queries, corpus, top_k)
     run = {
-        qid: {data.corpus_ids[i]: float(s) for i, s in zip(row_idx, row_scores)}
-        for qid, row_idx, row_scores in zip(data.query_ids, indices, scores)
+        qid: {data.corpus_ids[i]: float(s) for i, s in zip(row_idx, row_scores, strict=True)}
+        for qid, row_idx, row_scores in zip(data.query_ids, indices, scores, strict=True)
     }
     return EvalResult(
         metrics=evaluate(run, data.qrels, ks=(10, 100)),

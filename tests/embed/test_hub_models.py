@@ -55,7 +55,9 @@ def test_catalogue_model_downloads_once_then_works_offline(
     assert len(hub.requests()) == count
 
 
-def test_offline_without_cache_names_the_missing_file(hub: HubServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_offline_without_cache_names_the_missing_file(
+    hub: HubServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(OfflineError, match="tokenizer.json|model.onnx"):
         TextEmbedder(REPO).embed_query("x")
