@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 from tqdm.auto import tqdm
 
+from ragkit._batching import length_batches
 from ragkit._onnx import EncoderIO, create_session, inspect_encoder_io, resolve_providers
 from ragkit._resolve import ResolvedModel, resolve_model, resolve_spec
 from ragkit._tokenize import EncodedBatch, TextTokenizer, was_truncated
@@ -39,7 +40,7 @@ logger = logging.getLogger(__name__)
 Truncation = Literal["warn", "error", "silent"]
 """What to do when a text is longer than the model's window: log a warning, raise, or nothing."""
 
-_SORT_WINDOW_BATCHES = 32  # texts are tokenised and length-sorted this many batches at a time
+_SORT_WINDOW = 2048  # texts are tokenised and length-sorted this many at a time (bounds memory)
 _MAX_REPORTED = 100
 
 
@@ -51,7 +52,9 @@ class TextEmbedder:
             sentence-transformers layout, or a :class:`ModelSpec`. Defaults to ``RAGKIT_MODEL``.
         precision: ``"fp32"`` or ``"int8"`` (the repo's quantized file, or one built and cached).
         dim: Matryoshka dimension: keep the first ``dim`` dimensions, then renormalise.
-        batch_size: Texts per ONNX run.
+        batch_size: Most texts per ONNX run.
+        max_batch_tokens: Most padded tokens per ONNX run: long texts go in smaller batches,
+            which measured faster on CPU (see docs/benchmarks.md).
         threads: ONNX Runtime intra-op threads (default: ONNX Runtime's choice, all cores).
         providers: ONNX Runtime providers, e.g. ``["CUDAExecutionProvider", "CPUExecutionProvider"]``.
         cuda: Shortcut for CUDA then CPU; fails clearly if CUDA does not attach.
@@ -73,6 +76,7 @@ class TextEmbedder:
         precision: Precision = "fp32",
         dim: int | None = None,
         batch_size: int = 32,
+        max_batch_tokens: int = 1024,
         threads: int | None = None,
         providers: Sequence[str] | None = None,
         cuda: bool = False,
@@ -103,13 +107,16 @@ class TextEmbedder:
         self._model_arg = model if model is not None else settings.model
         self.precision: Precision = precision
         self._dim = self._check_dim(dim)
-        if batch_size < 1:
-            raise ConfigError(f"batch_size must be at least 1, got {batch_size}.")
+        if batch_size < 1 or max_batch_tokens < 1:
+            raise ConfigError(
+                f"batch_size and max_batch_tokens must be at least 1, got {batch_size} and {max_batch_tokens}."
+            )
         if truncation not in ("warn", "error", "silent"):
             raise ConfigError(
                 f"truncation must be 'warn', 'error' or 'silent', got {truncation!r}."
             )
         self.batch_size = batch_size
+        self.max_batch_tokens = max_batch_tokens
         self.threads = threads
         self.providers = resolve_providers(providers, cuda=cuda)
         self.truncation: Truncation = truncation
@@ -272,7 +279,7 @@ class TextEmbedder:
         _, tokenizer, _, _ = self._load()
         tokens = 0
         truncated: list[int] = []
-        window = batch_size * _SORT_WINDOW_BATCHES
+        window = max(_SORT_WINDOW, batch_size)
         with tqdm(
             total=len(texts), unit="text", disable=not _show_bar(show, self.show_progress_bar)
         ) as bar:
@@ -282,11 +289,12 @@ class TextEmbedder:
                 self._handle_truncation(cut, len(texts))
                 truncated += cut
                 tokens += sum(len(e.ids) for e in encodings)
-                # Longest first: similar lengths share a batch (little padding), and the first
-                # batch is the largest, so ONNX Runtime's arena does not keep growing.
-                order = sorted(range(len(encodings)), key=lambda i: -len(encodings[i].ids))
-                for b in range(0, len(order), batch_size):
-                    rows = order[b : b + batch_size]
+                # Longest first: the first batch is the largest, so ONNX Runtime's arena
+                # does not keep growing.
+                lengths = [len(e.ids) for e in encodings]
+                for rows in length_batches(
+                    lengths, batch_size=batch_size, max_batch_tokens=self.max_batch_tokens
+                ):
                     out[[start + r for r in rows]] = self._run(
                         tokenizer.pad([encodings[r] for r in rows])
                     )
