@@ -19,6 +19,8 @@ from ragkit.errors import (
     DatasetError,
     DependencyError,
     DownloadError,
+    EmbedderMismatchError,
+    FilterError,
     InputError,
     ModelError,
     ModelFileError,
@@ -30,6 +32,8 @@ from ragkit.errors import (
     RagkitError,
     RemoteAuthError,
     RemoteNotFoundError,
+    StoreError,
+    StoreLockedError,
 )
 
 __all__ = [
@@ -40,6 +44,8 @@ __all__ = [
     "DownloadError",
     "EmbedStats",
     "Embedder",
+    "EmbedderMismatchError",
+    "FilterError",
     "HashEmbedder",
     "InputError",
     "ModelError",
@@ -54,6 +60,8 @@ __all__ = [
     "RagkitSettings",
     "RemoteAuthError",
     "RemoteNotFoundError",
+    "StoreError",
+    "StoreLockedError",
     "TextEmbedder",
     "__version__",
     "add_custom_model",

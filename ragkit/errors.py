@@ -17,7 +17,11 @@ One base class, so callers can catch everything ragkit means to raise::
     │   ├── RemoteNotFoundError (LookupError) the hub answered 404
     │   └── ChecksumError                     a downloaded file did not match its checksum
     ├── QuantizationError                   building an int8 model failed
-    └── DatasetError (ValueError)           a BEIR data set folder is malformed
+    ├── DatasetError (ValueError)           a BEIR data set folder is malformed
+    ├── FilterError (ValueError)            a metadata or document filter is malformed
+    └── StoreError                          the vector store cannot do what was asked
+        ├── EmbedderMismatchError             the collection was built with another embedder
+        └── StoreLockedError                  another process is writing the persistent store
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ __all__ = [
     "DatasetError",
     "DependencyError",
     "DownloadError",
+    "EmbedderMismatchError",
+    "FilterError",
     "InputError",
     "ModelError",
     "ModelFileError",
@@ -39,6 +45,8 @@ __all__ = [
     "RagkitError",
     "RemoteAuthError",
     "RemoteNotFoundError",
+    "StoreError",
+    "StoreLockedError",
 ]
 
 
@@ -104,3 +112,19 @@ class QuantizationError(RagkitError):
 
 class DatasetError(RagkitError, ValueError):
     """A data set folder is missing files or holds malformed records."""
+
+
+class FilterError(RagkitError, ValueError):
+    """A metadata (``where``) or document (``where_document``) filter is malformed."""
+
+
+class StoreError(RagkitError):
+    """The vector store cannot do what was asked."""
+
+
+class EmbedderMismatchError(StoreError):
+    """The collection was built with a different embedder (model, prompts, dim, ...)."""
+
+
+class StoreLockedError(StoreError):
+    """Another process holds the write lock of a persistent store."""
