@@ -379,7 +379,8 @@ def _scan(
     xor = np.empty((words, rows), dtype=np.uint64)
     counts = np.empty((words, rows), dtype=np.uint8)
     # Strided columns are fine for one query; for several, one contiguous copy pays off.
-    staged = None if len(queries) == 1 or columns.flags.c_contiguous else np.empty_like(xor)
+    contiguous_rows = columns.strides[1] == columns.itemsize  # also row slices of F arrays
+    staged = None if len(queries) == 1 or contiguous_rows else np.empty_like(xor)
     query_columns = queries[:, :, None]
     for start in range(0, n, rows):
         stop = min(n, start + rows)
