@@ -50,8 +50,18 @@ HYPOTHESIS = settings(
 
 
 @pytest.fixture(scope="module")
-def client() -> Any:
-    return chromadb.EphemeralClient(settings=Settings(anonymized_telemetry=False))
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """An in-memory Chroma without telemetry, closed afterwards."""
+    settings_ = Settings(anonymized_telemetry=False)
+    try:
+        chroma = chromadb.EphemeralClient(settings=settings_)
+    except ValueError:
+        # Chroma allows one in-memory instance per process, and another test module holds one
+        # with other settings; a private on-disk instance behaves the same.
+        path = str(tmp_path_factory.mktemp("chroma"))
+        chroma = chromadb.PersistentClient(path=path, settings=settings_)
+    yield chroma
+    chroma.close()
 
 
 @pytest.fixture
@@ -59,6 +69,11 @@ def collection(client: Any) -> Iterator[Any]:
     """A fresh, empty collection with a unique name, deleted afterwards."""
     col = client.create_collection(f"ragkit-filters-{uuid.uuid4().hex}", embedding_function=None)
     yield col
+    # Delete the records first: delete_collection alone leaves list-valued metadata behind, and
+    # the next collection's records would inherit it (chroma-core/chroma#7594, chromadb 1.5.9).
+    ids = col.get(include=[])["ids"]
+    if ids:
+        col.delete(ids=ids)
     client.delete_collection(col.name)
 
 
