@@ -5,11 +5,12 @@ Prints markdown tables:
 1. per corpus size: bytes of 1-bit codes vs float32, and ms/query (single queries, and
    batches of 32) for each scan formulation tried, on one thread;
 2. the top-k select alone on 1M distances (argpartition vs bincount vs the sample bound);
-3. recall@10 against exact float search: binary top-10, and binary top-40 rescored to a
-   top-10 with float, dequantized int8, raw int8 codes (the sentence-transformers PR #4058
-   bug, for contrast) and the asymmetric float-query-vs-signs score;
+3. recall@10 against exact float search: binary top-10, and binary top-10·m rescored to a
+   top-10 with float (m = 1..10), and (m = 4) with dequantized int8, raw int8 codes (the
+   sentence-transformers PR #4058 bug, for contrast) and the asymmetric query-vs-signs score;
 4. with SciFact: NDCG@10 and its retention vs float for the same pipelines, for sign codes
-   around a corpus mean, and for 128 dimensions (naive truncation vs PCA rotation).
+   around the corpus mean or after a PCA rotation, and for 128/256 dimensions (naive
+   truncation vs PCA rotation, with and without subtracting the mean).
 
 Vectors: with RAGKIT_TEST_MODEL_DIR and RAGKIT_TEST_SCIFACT_DIR set, SciFact is embedded with
 all-MiniLM-L6-v2 (int8 ONNX; cached with --cache) and tiled to each size with Gaussian noise
@@ -51,9 +52,9 @@ from ragkit.store.rotation import PcaRotation
 DIM = 384
 K = 10
 OVERSAMPLE = 4
+OVERSAMPLES = (1, 2, 4, 6, 8, 10)
 BATCH = 32
 _POOL = ThreadPoolExecutor(2)
-NOISE = 0.5  # tiling noise, as a multiple of each dimension's std in the corpus
 
 
 # -- data --------------------------------------------------------------------------------
@@ -86,10 +87,13 @@ def scifact_embeddings(cache: Path | None) -> tuple[np.ndarray, np.ndarray, obje
     return docs.astype(np.float32), queries.astype(np.float32), dataset
 
 
-def tile(base: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
-    """``n`` rows: base rows in turn, plus Gaussian noise, renormalised (built in chunks)."""
+def tile(base: np.ndarray, n: int, *, noise: float, seed: int = 0) -> np.ndarray:
+    """``n`` rows: base rows in turn, plus Gaussian noise, renormalised (built in chunks).
+
+    ``noise`` is the noise std as a multiple of each dimension's std in ``base``.
+    """
     rng = np.random.default_rng(seed)
-    scale = (NOISE * base.std(axis=0)).astype(np.float32)
+    scale = (noise * base.std(axis=0)).astype(np.float32)
     out = np.empty((n, base.shape[1]), dtype=np.float32)
     out[: min(n, len(base))] = base[:n]
     for start in range(len(base), n, 65_536):
@@ -293,25 +297,34 @@ def pipelines(
     query_codes = pack_signs(queries, center=center)
     calib = Int8Calibration.fit(corpus[:: max(1, len(corpus) // 100_000)])
     int8 = quantize_int8(corpus, calib)
-    candidates = hamming_top_k(query_codes, codes, K * OVERSAMPLE)[0]
-    dim = corpus.shape[1]
-    return {
-        "binary top-10": hamming_top_k(query_codes, codes, K)[0],
-        "→ float": rescore(queries, candidates, lambda i, r: corpus[r] @ queries[i]),
-        "→ int8 (dequantized)": rescore(
-            queries, candidates, lambda i, r: dequantize_int8(int8[r], calib) @ queries[i]
-        ),
-        "→ int8 raw codes (bug)": rescore(
-            queries, candidates, lambda i, r: int8[r].astype(np.float32) @ queries[i]
-        ),
-        "→ asymmetric": rescore(
-            queries,
-            candidates,
-            lambda i, r: asymmetric_scores(queries[i : i + 1], np.ascontiguousarray(codes[r]), dim)[
-                0
-            ],
-        ),
-    }
+    wide = hamming_top_k(query_codes, codes, K * max(OVERSAMPLES))[0]
+    out = {"binary top-10 (Hamming only)": wide[:, :K]}
+    for over in OVERSAMPLES:
+        out[f"→ float ×{over}"] = rescore(
+            queries, wide[:, : K * over], float_scores(corpus, queries)
+        )
+    candidates = wide[:, : K * OVERSAMPLE]
+
+    def int8_scores(i: int, rows: np.ndarray) -> np.ndarray:
+        return dequantize_int8(int8[rows], calib) @ queries[i]
+
+    def raw_scores(i: int, rows: np.ndarray) -> np.ndarray:
+        return int8[rows].astype(np.float32) @ queries[i]
+
+    def sign_scores(i: int, rows: np.ndarray) -> np.ndarray:
+        packed = np.ascontiguousarray(codes[rows])
+        return asymmetric_scores(queries[i : i + 1], packed, corpus.shape[1])[0]
+
+    out[f"→ int8 (dequantized) ×{OVERSAMPLE}"] = rescore(queries, candidates, int8_scores)
+    out[f"→ int8 raw codes (bug) ×{OVERSAMPLE}"] = rescore(queries, candidates, raw_scores)
+    out[f"→ asymmetric ×{OVERSAMPLE}"] = rescore(queries, candidates, sign_scores)
+    return out
+
+
+def float_scores(
+    corpus: np.ndarray, queries: np.ndarray
+) -> Callable[[int, np.ndarray], np.ndarray]:
+    return lambda i, rows: corpus[rows] @ queries[i]
 
 
 def recall(found: np.ndarray, truth: np.ndarray) -> float:
@@ -330,58 +343,48 @@ def ndcg(found: np.ndarray, dataset: object) -> float:
 def scifact_quality(
     docs: np.ndarray, queries: np.ndarray, dataset: object
 ) -> list[tuple[str, float]]:
-    rows: list[tuple[str, float]] = [
-        ("float32 exact", ndcg(exact_top_k(queries, docs, K)[0], dataset))
+    def exact(query_vectors: np.ndarray, doc_vectors: np.ndarray) -> float:
+        return ndcg(exact_top_k(query_vectors, doc_vectors, K)[0], dataset)
+
+    calib = Int8Calibration.fit(docs)
+    int8 = quantize_int8(docs, calib)
+    signs_only = np.argsort(
+        -asymmetric_scores(queries, pack_signs(docs), DIM), axis=1, kind="stable"
+    )
+    rows = [
+        ("float32, exact", exact(queries, docs)),
+        ("int8 dequantized, exact (no binary stage)", exact(queries, dequantize_int8(int8, calib))),
+        ("int8 raw codes, exact (PR #4058 bug)", exact(queries, int8.astype(np.float32))),
+        ("asymmetric over all docs (no binary stage)", ndcg(signs_only[:, :K], dataset)),
     ]
     rows += [
-        (f"binary {name}", ndcg(top, dataset)) for name, top in pipelines(docs, queries).items()
+        (name if name.startswith("binary") else f"binary {name}", ndcg(top, dataset))
+        for name, top in pipelines(docs, queries).items()
     ]
-    center = docs.mean(axis=0)
-    rows += [
-        (f"binary (signs around corpus mean) {name}", ndcg(top, dataset))
-        for name, top in pipelines(docs, queries, center=center).items()
-        if name in ("binary top-10", "→ float")
-    ]
+    key = f"→ float ×{OVERSAMPLE}"
+    centred = pipelines(docs, queries, center=docs.mean(axis=0))[key]
+    rows.append((f"binary, signs around the corpus mean {key}", ndcg(centred, dataset)))
     rotation = PcaRotation.fit(docs)
+    rotated = rotation.apply(docs)
+    top = pipelines(rotated, rotation.apply(queries), center=rotated.mean(axis=0))[key]
+    rows.append((f"binary of PCA-rotated 384-d (centred signs) {key}", ndcg(top, dataset)))
     for dim in (128, 256):
-        naive_docs, naive_queries = l2_normalize(docs[:, :dim]), l2_normalize(queries[:, :dim])
         pca_docs, pca_queries = rotation.apply(docs, dim), rotation.apply(queries, dim)
-        centred = l2_normalize((docs - rotation.mean) @ rotation.components[:dim].T)
-        centred_q = l2_normalize((queries - rotation.mean) @ rotation.components[:dim].T)
+        project = rotation.components[:dim].T
+        centred_docs = l2_normalize((docs - rotation.mean) @ project)
+        centred_queries = l2_normalize((queries - rotation.mean) @ project)
+        pca_calib = Int8Calibration.fit(pca_docs)
+        pca_int8 = dequantize_int8(quantize_int8(pca_docs, pca_calib), pca_calib)
+        naive = exact(l2_normalize(queries[:, :dim]), l2_normalize(docs[:, :dim]))
+        rows += [
+            (f"{dim}-d float, naive truncation", naive),
+            (f"{dim}-d float, PCA (apply: mean not subtracted)", exact(pca_queries, pca_docs)),
+            (f"{dim}-d float, PCA with the mean subtracted", exact(centred_queries, centred_docs)),
+            (f"{dim}-d int8 dequantized, PCA, exact", exact(pca_queries, pca_int8)),
+        ]
+        top = pipelines(pca_docs, pca_queries, center=pca_docs.mean(axis=0))[key]
         rows.append(
-            (
-                f"float {dim}-d naive truncation",
-                ndcg(exact_top_k(naive_queries, naive_docs, K)[0], dataset),
-            )
-        )
-        rows.append(
-            (
-                f"float {dim}-d PCA (apply, no centring)",
-                ndcg(exact_top_k(pca_queries, pca_docs, K)[0], dataset),
-            )
-        )
-        rows.append(
-            (
-                f"float {dim}-d PCA, mean subtracted",
-                ndcg(exact_top_k(centred_q, centred, K)[0], dataset),
-            )
-        )
-        pca_center = pca_docs.mean(axis=0)
-        for name, top in pipelines(pca_docs, pca_queries, center=pca_center).items():
-            if name in ("binary top-10", "→ float", "→ int8 (dequantized)", "→ asymmetric"):
-                rows.append(
-                    (f"PCA-{dim} binary (centred signs) {name} ({dim}-d)", ndcg(top, dataset))
-                )
-        candidates = hamming_top_k(
-            pack_signs(pca_queries, center=pca_center),
-            np.asfortranarray(pack_signs(pca_docs, center=pca_center)),
-            K * OVERSAMPLE,
-        )[0]
-        rows.append(
-            (
-                f"PCA-{dim} binary → float 384-d",
-                ndcg(rescore(queries, candidates, lambda i, r: docs[r] @ queries[i]), dataset),
-            )
+            (f"{dim}-bit binary of PCA-{dim} (centred signs) {key} ({dim}-d)", ndcg(top, dataset))
         )
     return rows
 
@@ -400,15 +403,18 @@ def main() -> None:
     parser.add_argument(
         "--cache", type=Path, default=None, help="folder to cache SciFact embeddings in"
     )
+    parser.add_argument(
+        "--noise", type=float, nargs="+", default=[0.5, 1.0], help="tiling noise levels (× std)"
+    )
     args = parser.parse_args()
 
     real = scifact_embeddings(args.cache)
     if real is not None:
         docs, queries, dataset = real
         print(
-            f"Vectors: SciFact ({len(docs)} docs) embedded with all-MiniLM-L6-v2 int8, tiled with noise {NOISE}×std; {len(queries)} SciFact test queries.\n"
+            f"Vectors: SciFact ({len(docs)} docs) embedded with all-MiniLM-L6-v2 int8, tiled with noise {args.noise}×std (timings: the first); {len(queries)} SciFact test queries.\n"
         )
-        big = tile(docs, max(args.sizes))
+        big = tile(docs, max(args.sizes), noise=args.noise[0])
     else:
         dataset = None
         big, queries = synthetic(max(args.sizes), 300)
@@ -442,28 +448,25 @@ def main() -> None:
         print(f"| {name} | {ms:.2f} |")
     print()
 
-    print(
-        f"### recall@{K} vs exact float32 search (binary top-{K * OVERSAMPLE} → rescoring → top-{K})\n"
-    )
+    print(f"### recall@{K} vs exact float32 search (binary top-{K}·m → rescoring → top-{K})\n")
     names = None
-    for n in args.sizes:
-        truth = exact_top_k(queries, big[:n], K, batch_size=32)[0]
-        results = pipelines(big[:n], queries)
-        if names is None:
-            names = list(results)
-            print("| n | " + " | ".join(names) + " |")
-            print("|---|" + "---:|" * len(names))
-        print(
-            f"| {n:,} | "
-            + " | ".join(f"{recall(results[name], truth):.3f}" for name in names)
-            + " |"
-        )
+    for noise in args.noise if real is not None else [None]:
+        if noise is not None and noise != args.noise[0]:
+            big = tile(docs, max(args.sizes), noise=noise)
+        for n in args.sizes:
+            truth = exact_top_k(queries, big[:n], K, batch_size=32)[0]
+            results = pipelines(big[:n], queries)
+            if names is None:
+                names = list(results)
+                print("| corpus | " + " | ".join(names) + " |")
+                print("|---|" + "---:|" * len(names))
+            label = f"{n:,}" + ("" if noise is None else f", noise {noise}×std")
+            cells = " | ".join(f"{recall(results[name], truth):.3f}" for name in names)
+            print(f"| {label} | {cells} |")
     print()
 
     if real is not None:
-        print(
-            f"### SciFact NDCG@{K} ({len(docs)} docs, not tiled; rescoring from top-{K * OVERSAMPLE})\n"
-        )
+        print(f"### SciFact NDCG@{K} ({len(docs)} docs, not tiled; binary top-{K}·m rescored)\n")
         rows = scifact_quality(docs, queries, dataset)
         base = rows[0][1]
         print("| pipeline | NDCG@10 | retention |")
