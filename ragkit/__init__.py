@@ -35,9 +35,11 @@ from ragkit.errors import (
     StoreError,
     StoreLockedError,
 )
+from ragkit.store import ChromaStore, Hit
 
 __all__ = [
     "ChecksumError",
+    "ChromaStore",
     "ConfigError",
     "DatasetError",
     "DependencyError",
@@ -47,6 +49,7 @@ __all__ = [
     "EmbedderMismatchError",
     "FilterError",
     "HashEmbedder",
+    "Hit",
     "InputError",
     "ModelError",
     "ModelFileError",

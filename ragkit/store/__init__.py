@@ -1,3 +1,8 @@
-"""Chroma-backed vector store: filters, record validation and the binary index."""
+"""Chroma-backed vector store: Chroma as the system of record, a binary index in front of it."""
 
 from __future__ import annotations
+
+from ragkit.store.base import Hit
+from ragkit.store.chroma import ChromaStore, RescoreMode, SearchMode
+
+__all__ = ["ChromaStore", "Hit", "RescoreMode", "SearchMode"]

@@ -1,0 +1,131 @@
+"""The in-memory binary index: one packed sign code per record, rebuildable from Chroma alone.
+
+Each record's code also lives in Chroma, in the metadata field :data:`CODE_KEY` (base64 of the
+packed words), so any client of the same collection, embedded or server, can rebuild the index
+without re-embedding.
+
+Usage::
+
+    index = BinaryIndex(dim=384)
+    index.upsert(["a", "b"], pack_signs(vectors))
+    rows, distances = index.search(pack_signs(query[None, :]), k=10)
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from ragkit.errors import StoreError
+from ragkit.store.codes import Codes, code_words, hamming_top_k
+
+__all__ = ["CODE_KEY", "BinaryIndex", "decode_code", "encode_code"]
+
+CODE_KEY = "ragkit:code"
+"""Metadata field holding a record's packed sign code (base64)."""
+
+
+def encode_code(words: Codes) -> str:
+    """One record's packed words (``(w,)`` uint64) as compact base64 text."""
+    return base64.b64encode(np.ascontiguousarray(words, dtype="<u8").tobytes()).decode("ascii")
+
+
+def decode_code(text: str, words: int) -> Codes:
+    """Inverse of :func:`encode_code`.
+
+    Raises:
+        StoreError: The text is not a code of ``words`` 64-bit words.
+    """
+    try:
+        raw = base64.b64decode(text.encode("ascii"), validate=True)
+    except (ValueError, UnicodeEncodeError) as exc:
+        raise StoreError(f"Corrupt binary code in {CODE_KEY!r}: {exc}; rebuild the index.") from exc
+    if len(raw) != words * 8:
+        raise StoreError(
+            f"Binary code in {CODE_KEY!r} has {len(raw)} bytes, expected {words * 8}; "
+            "the collection mixes code sizes: rebuild it with ChromaStore(..., reembed=True)."
+        )
+    return np.frombuffer(raw, dtype="<u8").astype(np.uint64)
+
+
+class BinaryIndex:
+    """Record ids and their codes, scanned exactly by Hamming distance. Thread-safe."""
+
+    def __init__(self, dim: int) -> None:
+        self.dim = dim
+        self.words = code_words(dim)
+        self._ids: list[str] = []
+        self._rows: dict[str, int] = {}
+        self._codes: Codes = np.zeros((0, self.words), dtype=np.uint64, order="F")
+        self._lock = threading.RLock()
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    @property
+    def ids(self) -> list[str]:
+        """Ids in row order (a copy)."""
+        with self._lock:
+            return list(self._ids)
+
+    def nbytes(self) -> int:
+        """Memory held by the codes."""
+        return int(self._codes.nbytes)
+
+    def replace_all(self, ids: Sequence[str], codes: Codes) -> None:
+        """Replace the whole index (a rebuild from Chroma)."""
+        with self._lock:
+            self._ids = list(ids)
+            self._rows = {record_id: row for row, record_id in enumerate(self._ids)}
+            self._codes = np.asfortranarray(
+                codes.reshape(len(self._ids), self.words), dtype=np.uint64
+            )
+
+    def upsert(self, ids: Sequence[str], codes: Codes) -> None:
+        """Add new ids and overwrite the codes of known ones."""
+        with self._lock:
+            fresh = [i for i, record_id in enumerate(ids) if record_id not in self._rows]
+            known = [(self._rows[r], i) for i, r in enumerate(ids) if r in self._rows]
+            if known:
+                rows, src = zip(*known, strict=True)
+                self._codes[list(rows)] = codes[list(src)]
+            if fresh:
+                start = len(self._ids)
+                for offset, i in enumerate(fresh):
+                    self._ids.append(ids[i])
+                    self._rows[ids[i]] = start + offset
+                self._codes = np.asfortranarray(np.vstack([self._codes, codes[fresh]]))
+
+    def delete(self, ids: Sequence[str]) -> None:
+        """Drop ids (unknown ones are ignored)."""
+        with self._lock:
+            gone = {self._rows[r] for r in ids if r in self._rows}
+            if not gone:
+                return
+            keep = [row for row in range(len(self._ids)) if row not in gone]
+            self.replace_all([self._ids[row] for row in keep], self._codes[keep])
+
+    def mask_for(self, allowed_ids: Sequence[str]) -> npt.NDArray[np.bool_]:
+        """A row mask that is True exactly for ``allowed_ids``."""
+        with self._lock:
+            mask = np.zeros(len(self._ids), dtype=bool)
+            rows = [self._rows[r] for r in allowed_ids if r in self._rows]
+            mask[rows] = True
+            return mask
+
+    def search(
+        self, query_codes: Codes, k: int, *, allowed: npt.NDArray[np.bool_] | None = None
+    ) -> tuple[list[list[str]], npt.NDArray[np.int32]]:
+        """Ids and Hamming distances of the ``k`` nearest codes per query."""
+        with self._lock:
+            rows, distances = hamming_top_k(query_codes, self._codes, k, allowed=allowed)
+            return [[self._ids[r] for r in row] for row in rows], distances
+
+    def codes_of(self, ids: Sequence[str]) -> Codes:
+        """The codes of ``ids`` (all must be present)."""
+        with self._lock:
+            return np.ascontiguousarray(self._codes[[self._rows[r] for r in ids]])

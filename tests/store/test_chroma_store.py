@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ragkit import EmbedderMismatchError, FilterError, HashEmbedder, InputError
+from ragkit.store.chroma import ChromaStore
+
+DOCS = [f"document number {i} about {'cats' if i % 2 else 'dogs'}" for i in range(40)]
+IDS = [f"d{i}" for i in range(40)]
+METAS = [{"year": 2000 + i, "kind": "odd" if i % 2 else "even"} for i in range(40)]
+
+
+def new_store(**kwargs: object) -> ChromaStore:
+    kwargs.setdefault("embedder", HashEmbedder(dim=64))
+    return ChromaStore(f"t-{uuid.uuid4().hex}", **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture()
+def store() -> ChromaStore:
+    s = new_store()
+    s.add(IDS, documents=DOCS, metadatas=METAS)
+    return s
+
+
+@pytest.mark.parametrize("search", ["binary", "float"])
+def test_a_document_finds_itself_with_cosine_one(store: ChromaStore, search: str) -> None:
+    hits = store.query(DOCS[7], k=3, search=search)  # type: ignore[arg-type]
+    assert hits[0].id == "d7" and hits[0].score == pytest.approx(1.0, abs=1e-5)
+    assert hits[0].document == DOCS[7] and hits[0].metadata == METAS[7]
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_binary_rescored_scores_are_true_cosines(store: ChromaStore) -> None:
+    embedder = HashEmbedder(dim=64)
+    query = embedder.embed_query("a question")
+    hits = store.query(query, k=5, oversample=40)  # oversample covers the whole store
+    exact = embedder.embed_documents(DOCS) @ query
+    assert [h.id for h in hits] == [IDS[i] for i in np.argsort(-exact)[:5]]
+    for hit in hits:
+        assert hit.score == pytest.approx(float(exact[IDS.index(hit.id)]), abs=1e-5)
+
+
+@pytest.mark.parametrize("search", ["binary", "float"])
+def test_filters_apply_in_both_paths(store: ChromaStore, search: str) -> None:
+    hits = store.query(
+        DOCS[3], k=40, where={"$and": [{"year": {"$gte": 2010}}, {"kind": "odd"}]}, search=search
+    )  # type: ignore[arg-type]
+    assert hits and all(h.metadata["year"] >= 2010 and h.metadata["kind"] == "odd" for h in hits)
+    assert {h.id for h in hits} == {f"d{i}" for i in range(11, 40, 2)}
+    only = store.query(DOCS[3], k=5, where_document={"$contains": "number 12 "}, search=search)  # type: ignore[arg-type]
+    assert [h.id for h in only] == ["d12"]
+
+
+def test_bad_filters_fail_before_searching(store: ChromaStore) -> None:
+    with pytest.raises(FilterError, match=r"\$gtt"):
+        store.query("x", where={"year": {"$gtt": 3}})
+
+
+def test_deleted_ids_are_never_returned(store: ChromaStore) -> None:
+    store.query("warm the index", k=1)
+    store.delete(["d7"])
+    store.delete(where={"kind": "even"})
+    assert store.count() == 19
+    for search in ("binary", "float"):
+        hits = store.query(DOCS[7], k=40, search=search)  # type: ignore[arg-type]
+        assert "d7" not in {h.id for h in hits} and all(h.metadata["kind"] == "odd" for h in hits)
+
+
+def test_re_adding_the_same_ids_is_idempotent(store: ChromaStore) -> None:
+    store.add(IDS, documents=DOCS, metadatas=METAS)
+    assert store.count() == 40
+    store.add(["d1"], documents=["replaced text"], metadatas=[{"year": 1}])
+    assert store.get(["d1"])[0].document == "replaced text"
+    assert store.query("replaced text", k=1)[0].id == "d1"
+
+
+def test_empty_store_returns_nothing() -> None:
+    assert new_store().query("anything") == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"embeddings": np.ones((2, 3), dtype=np.float32)}, "dim|dimension"),
+        ({"embeddings": np.array([[np.nan] * 64, [1.0] * 64], dtype=np.float32)}, "NaN|finite"),
+        ({"documents": ["a", 3]}, r"\[1\]"),
+        ({"documents": ["a", "b"], "metadatas": [{"ragkit:code": "x"}, None]}, "ragkit:"),
+        ({"documents": ["a", "b"], "metadatas": [{"nested": {"x": 1}}, None]}, "nested"),
+    ],
+)
+def test_bad_records_are_rejected_and_nothing_is_written(
+    store: ChromaStore, kwargs: dict[str, object], match: str
+) -> None:
+    with pytest.raises(InputError, match=match):
+        store.add(["new1", "new2"], **kwargs)  # type: ignore[arg-type]
+    assert store.count() == 40 and store.get(["new1", "new2"]) == []
+
+
+def test_duplicate_ids_in_one_batch_are_rejected(store: ChromaStore) -> None:
+    with pytest.raises(InputError, match="duplicate|twice"):
+        store.add(["x", "x"], documents=["a", "b"])
+    assert store.count() == 40
+
+
+def test_another_embedder_is_a_clear_error_unless_reembedding(store: ChromaStore) -> None:
+    name = store.collection.name
+    with pytest.raises(EmbedderMismatchError, match="reembed=True"):
+        ChromaStore(name, embedder=HashEmbedder(dim=64, query_prompt="q: "))
+    other = ChromaStore(name, embedder=HashEmbedder(dim=32), reembed=True)
+    assert other.count() == 40
+    assert other.query(DOCS[5], k=1)[0].id == "d5"
+
+
+def test_persistent_store_reopens_and_rebuilds_its_index(tmp_path: Path) -> None:
+    first = ChromaStore("pstore", embedder=HashEmbedder(dim=64), path=tmp_path / "db")
+    first.add(IDS, documents=DOCS, metadatas=METAS)
+    again = ChromaStore("pstore", embedder=HashEmbedder(dim=64), path=tmp_path / "db")
+    assert again.count() == 40
+    assert again.query(DOCS[9], k=1)[0].id == "d9"
+
+
+def test_a_record_added_by_another_client_is_found(store: ChromaStore) -> None:
+    other = ChromaStore(store.collection.name, embedder=HashEmbedder(dim=64), client=store.client)
+    other.query("warm", k=1)
+    store.add(["late"], documents=["a late arrival"])
+    assert other.query("a late arrival", k=1)[0].id == "late"
+
+
+def test_caller_brought_vectors_without_an_embedder() -> None:
+    s = new_store(embedder=None)
+    vectors = np.eye(4, dtype=np.float32)
+    s.add(["a", "b", "c", "d"], embeddings=vectors, documents=["A", "B", "C", "D"])
+    hits = s.query(np.array([0.9, 0.1, 0, 0], dtype=np.float32), k=2, search="binary", oversample=2)
+    assert hits[0].id == "a"
+    with pytest.raises(InputError):
+        s.query("text needs an embedder")
+
+
+@pytest.mark.parametrize("rescore", ["asymmetric", "none"])
+def test_other_rescore_modes_rank_the_exact_match_first(store: ChromaStore, rescore: str) -> None:
+    assert store.query(DOCS[11], k=3, rescore=rescore)[0].id == "d11"  # type: ignore[arg-type]
+
+
+def test_matryoshka_codes_use_the_leading_dimensions() -> None:
+    s = new_store(code_dim=16)
+    s.add(IDS, documents=DOCS)
+    assert s.query(DOCS[4], k=1)[0].id == "d4"
+    assert s._fresh_index().dim == 16
+
+
+@pytest.mark.parametrize("name", ["p", "-bad", "has space", ""])
+def test_invalid_collection_names_are_a_clear_error(name: str) -> None:
+    from ragkit import ConfigError
+
+    with pytest.raises(ConfigError, match="Collection name"):
+        ChromaStore(name, embedder=HashEmbedder(dim=8))
