@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,13 +16,18 @@ IDS = [f"d{i}" for i in range(40)]
 METAS = [{"year": 2000 + i, "kind": "odd" if i % 2 else "even"} for i in range(40)]
 
 
-def new_store(**kwargs: object) -> ChromaStore:
-    kwargs.setdefault("embedder", HashEmbedder(dim=64))
-    return ChromaStore(f"t-{uuid.uuid4().hex}", **kwargs)  # type: ignore[arg-type]
+@pytest.fixture()
+def new_store(client: Any) -> Callable[..., ChromaStore]:
+    def make(**kwargs: object) -> ChromaStore:
+        kwargs.setdefault("embedder", HashEmbedder(dim=64))
+        kwargs.setdefault("client", client)
+        return ChromaStore(f"t-{uuid.uuid4().hex}", **kwargs)  # type: ignore[arg-type]
+
+    return make
 
 
 @pytest.fixture()
-def store() -> ChromaStore:
+def store(new_store: Callable[..., ChromaStore]) -> ChromaStore:
     s = new_store()
     s.add(IDS, documents=DOCS, metadatas=METAS)
     return s
@@ -78,7 +85,7 @@ def test_re_adding_the_same_ids_is_idempotent(store: ChromaStore) -> None:
     assert store.query("replaced text", k=1)[0].id == "d1"
 
 
-def test_empty_store_returns_nothing() -> None:
+def test_empty_store_returns_nothing(new_store: Callable[..., ChromaStore]) -> None:
     assert new_store().query("anything") == []
 
 
@@ -130,7 +137,7 @@ def test_a_record_added_by_another_client_is_found(store: ChromaStore) -> None:
     assert other.query("a late arrival", k=1)[0].id == "late"
 
 
-def test_caller_brought_vectors_without_an_embedder() -> None:
+def test_caller_brought_vectors_without_an_embedder(new_store: Callable[..., ChromaStore]) -> None:
     s = new_store(embedder=None)
     vectors = np.eye(4, dtype=np.float32)
     s.add(["a", "b", "c", "d"], embeddings=vectors, documents=["A", "B", "C", "D"])
@@ -145,7 +152,7 @@ def test_other_rescore_modes_rank_the_exact_match_first(store: ChromaStore, resc
     assert store.query(DOCS[11], k=3, rescore=rescore)[0].id == "d11"  # type: ignore[arg-type]
 
 
-def test_matryoshka_codes_use_the_leading_dimensions() -> None:
+def test_matryoshka_codes_use_the_leading_dimensions(new_store: Callable[..., ChromaStore]) -> None:
     s = new_store(code_dim=16)
     s.add(IDS, documents=DOCS)
     assert s.query(DOCS[4], k=1)[0].id == "d4"

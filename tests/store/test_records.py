@@ -12,11 +12,9 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import chromadb
 import numpy as np
 import pytest
 from chromadb.api.types import SparseVector
-from chromadb.config import Settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -32,21 +30,6 @@ HYPOTHESIS = settings(
 )
 
 MakeCollection = Callable[[], Any]
-
-
-@pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """An in-memory Chroma without telemetry, closed afterwards."""
-    settings_ = Settings(anonymized_telemetry=False)
-    try:
-        chroma = chromadb.EphemeralClient(settings=settings_)
-    except ValueError:
-        # Chroma allows one in-memory instance per process, and another test module holds one
-        # with other settings; a private on-disk instance behaves the same.
-        path = str(tmp_path_factory.mktemp("chroma"))
-        chroma = chromadb.PersistentClient(path=path, settings=settings_)
-    yield chroma
-    chroma.close()
 
 
 @pytest.fixture
