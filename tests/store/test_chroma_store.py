@@ -10,17 +10,34 @@ import pytest
 
 from ragkit import EmbedderMismatchError, FilterError, HashEmbedder, InputError
 from ragkit.store.chroma import ChromaStore
+from tests.store.conftest import http_client
 
 DOCS = [f"document number {i} about {'cats' if i % 2 else 'dogs'}" for i in range(40)]
 IDS = [f"d{i}" for i in range(40)]
 METAS = [{"year": 2000 + i, "kind": "odd" if i % 2 else "even"} for i in range(40)]
 
 
+@pytest.fixture(params=["embedded", "server"])
+def any_client(request: pytest.FixtureRequest, client: Any) -> Any:
+    """Every store test runs on the in-memory client and against a real Chroma server."""
+    if request.param == "embedded":
+        return client
+    return http_client(request.getfixturevalue("chroma_server"))
+
+
 @pytest.fixture()
-def new_store(client: Any) -> Callable[..., ChromaStore]:
+def second_client(any_client: Any, request: pytest.FixtureRequest) -> Any:
+    """Another client of the same Chroma: a new HTTP client in server mode."""
+    if request.node.callspec.params["any_client"] == "server":
+        return http_client(request.getfixturevalue("chroma_server"))
+    return any_client
+
+
+@pytest.fixture()
+def new_store(any_client: Any) -> Callable[..., ChromaStore]:
     def make(**kwargs: object) -> ChromaStore:
         kwargs.setdefault("embedder", HashEmbedder(dim=64))
-        kwargs.setdefault("client", client)
+        kwargs.setdefault("client", any_client)
         return ChromaStore(f"t-{uuid.uuid4().hex}", **kwargs)  # type: ignore[arg-type]
 
     return make
@@ -116,8 +133,8 @@ def test_duplicate_ids_in_one_batch_are_rejected(store: ChromaStore) -> None:
 def test_another_embedder_is_a_clear_error_unless_reembedding(store: ChromaStore) -> None:
     name = store.collection.name
     with pytest.raises(EmbedderMismatchError, match="reembed=True"):
-        ChromaStore(name, embedder=HashEmbedder(dim=64, query_prompt="q: "))
-    other = ChromaStore(name, embedder=HashEmbedder(dim=32), reembed=True)
+        ChromaStore(name, embedder=HashEmbedder(dim=64, query_prompt="q: "), client=store.client)
+    other = ChromaStore(name, embedder=HashEmbedder(dim=32), reembed=True, client=store.client)
     assert other.count() == 40
     assert other.query(DOCS[5], k=1)[0].id == "d5"
 
@@ -130,8 +147,8 @@ def test_persistent_store_reopens_and_rebuilds_its_index(tmp_path: Path) -> None
     assert again.query(DOCS[9], k=1)[0].id == "d9"
 
 
-def test_a_record_added_by_another_client_is_found(store: ChromaStore) -> None:
-    other = ChromaStore(store.collection.name, embedder=HashEmbedder(dim=64), client=store.client)
+def test_a_record_added_by_another_client_is_found(store: ChromaStore, second_client: Any) -> None:
+    other = ChromaStore(store.collection.name, embedder=HashEmbedder(dim=64), client=second_client)
     other.query("warm", k=1)
     store.add(["late"], documents=["a late arrival"])
     assert other.query("a late arrival", k=1)[0].id == "late"
