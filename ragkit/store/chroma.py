@@ -29,6 +29,7 @@ import numpy as np
 from ragkit.embed.base import Embedder
 from ragkit.embed.pooling import l2_normalize
 from ragkit.errors import ConfigError, EmbedderMismatchError, InputError, StoreError
+from ragkit.store._lock import acquire_folder, release_folder
 from ragkit.store.base import Hit
 from ragkit.store.codes import asymmetric_scores, pack_signs
 from ragkit.store.filters import validate_where, validate_where_document
@@ -65,6 +66,9 @@ class ChromaStore:
         code_dim: Matryoshka dimension of the codes (default: the full vector).
         reembed: If the collection was built with another embedder, re-embed its documents
             instead of raising :class:`EmbedderMismatchError`.
+
+    A persistent store (``path``) is locked to one process at a time; a second process gets
+    :class:`StoreLockedError` pointing to server mode. ``close()`` (or ``with``) releases it.
     """
 
     def __init__(
@@ -87,22 +91,41 @@ class ChromaStore:
         _check_name(name)
         self.embedder = embedder
         self.search, self.rescore, self.oversample = search, rescore, oversample
-        if client is None:
-            quiet = Settings(anonymized_telemetry=False)  # offline: no telemetry calls
-            client = (
-                chromadb.PersistentClient(path=str(path), settings=quiet)
-                if path
-                else chromadb.EphemeralClient(settings=quiet)
+        self._lock_key: str | None = None
+        if client is None and path:
+            self._lock_key = acquire_folder(Path(path))
+        try:
+            if client is None:
+                quiet = Settings(anonymized_telemetry=False)  # offline: no telemetry calls
+                client = (
+                    chromadb.PersistentClient(path=str(path), settings=quiet)
+                    if path
+                    else chromadb.EphemeralClient(settings=quiet)
+                )
+            self.client = client
+            self.collection = client.get_or_create_collection(
+                name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
             )
-        self.client = client
-        self.collection = client.get_or_create_collection(
-            name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
-        )
-        self._lock = threading.RLock()
-        self._index: BinaryIndex | None = None
-        self._seen_generation: int | None = None
-        self._check_fingerprint(reembed)
-        self.code_dim = self._code_dim(code_dim)
+            self._lock = threading.RLock()
+            self._index: BinaryIndex | None = None
+            self._seen_generation: int | None = None
+            self._check_fingerprint(reembed)
+            self.code_dim = self._code_dim(code_dim)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Release this process's hold on a persistent store folder (other stores may share it)."""
+        if self._lock_key is not None:
+            release_folder(self._lock_key)
+            self._lock_key = None
+
+    def __enter__(self) -> ChromaStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -- collection metadata -----------------------------------------------------------------
 
