@@ -104,3 +104,17 @@ def test_pull_offline_names_the_missing_file(
     monkeypatch.setenv("RAGKIT_OFFLINE", "1")
     status, _, err = run(capsys, "models", "pull", "BAAI/bge-small-en-v1.5", "--precision", "fp32")
     assert status == 2 and "offline" in err.lower() and "BAAI/bge-small-en-v1.5" in err
+
+
+@pytest.mark.parametrize("search", ["binary", "float"])
+def test_eval_through_the_store_matches_exact_search(
+    capsys: pytest.CaptureFixture[str], tiny_model_dir: Path, tmp_path: Path, search: str
+) -> None:
+    data = write_beir(tmp_path / "beir")
+    base = ["eval", str(data), "--model", str(tiny_model_dir), "--json"]
+    _, exact, _ = run(capsys, *base)
+    status, out, _ = run(capsys, *base, "--search", search, "--oversample", "3")
+    report = json.loads(out)
+    assert status == 0 and report["store_seconds"] > 0
+    # 3 documents and oversampling covers them all: rescored results equal exact search.
+    assert report["ndcg@10"] == pytest.approx(json.loads(exact)["ndcg@10"], abs=1e-6)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ragkit.cli._common import add_embedder_options, embedder_from_args
-from ragkit.eval.runner import evaluate_embedder
+from ragkit.eval.runner import StoreOptions, evaluate_embedder
 
 __all__ = ["register"]
 
@@ -24,6 +24,17 @@ def register(commands: Any) -> None:
     parser.add_argument("dataset", type=Path, metavar="DATASET_DIR")
     parser.add_argument("--split", default="test")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--search",
+        choices=["exact", "float", "binary"],
+        default="exact",
+        help="exact brute force (default), or through a ChromaStore: Chroma HNSW or binary scan",
+    )
+    parser.add_argument("--rescore", choices=["float", "asymmetric", "none"], default="float")
+    parser.add_argument("--oversample", type=int, default=8, help="binary candidates per result")
+    parser.add_argument(
+        "--code-dim", type=int, default=None, help="Matryoshka dimension of binary codes"
+    )
     add_embedder_options(parser)
     parser.set_defaults(handler=run)
 
@@ -31,7 +42,10 @@ def register(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Evaluate and print a table (or JSON with ``ndcg@10``, ``recall@100``, ``docs_per_s``)."""
     embedder = embedder_from_args(args, show_progress_bar=None if args.json else True)
-    result = evaluate_embedder(args.dataset, embedder, split=args.split)
+    store = None
+    if args.search != "exact":
+        store = StoreOptions(args.search, args.rescore, args.oversample, args.code_dim)
+    result = evaluate_embedder(args.dataset, embedder, split=args.split, store=store)
     if args.json:
         json.dump(result.as_dict(), sys.stdout)
         sys.stdout.write("\n")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,10 @@ from ragkit.embed.base import Embedder
 from ragkit.eval.beir import load_beir
 from ragkit.eval.metrics import evaluate
 from ragkit.eval.search import exact_top_k
+from ragkit.store.chroma import RescoreMode, SearchMode
+from ragkit.types import Matrix
 
-__all__ = ["EvalResult", "evaluate_embedder"]
+__all__ = ["EvalResult", "StoreOptions", "evaluate_embedder"]
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +50,7 @@ class EvalResult:
     queries_per_s: float
     embed_seconds: float
     fingerprint: dict[str, Any] = field(default_factory=dict)
+    store_seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         """Flat, JSON-ready view: metric keys plus throughput and sizes."""
@@ -57,6 +61,7 @@ class EvalResult:
             "docs": self.docs,
             "queries": self.queries,
             "embed_seconds": self.embed_seconds,
+            "store_seconds": self.store_seconds,
             "model": self.fingerprint,
         }
 
@@ -68,8 +73,12 @@ def evaluate_embedder(
     split: str = "test",
     top_k: int = 100,
     show_progress_bar: bool | None = None,
+    store: StoreOptions | None = None,
 ) -> EvalResult:
-    """Embed corpus and judged queries, retrieve the top ``top_k`` exactly, and score.
+    """Embed corpus and judged queries, retrieve the top ``top_k``, and score.
+
+    Retrieval is exact (brute-force cosine) unless ``store`` asks for a ChromaStore, whose
+    real code path (binary scan, rescoring) then answers every query.
 
     Raises:
         DatasetError: The folder is not a BEIR data set.
@@ -90,11 +99,17 @@ def evaluate_embedder(
     start = time.perf_counter()
     queries = embedder.embed_query(data.query_texts)
     query_seconds = time.perf_counter() - start
-    indices, scores = exact_top_k(queries, corpus, top_k)
-    run = {
-        qid: {data.corpus_ids[i]: float(s) for i, s in zip(row_idx, row_scores, strict=True)}
-        for qid, row_idx, row_scores in zip(data.query_ids, indices, scores, strict=True)
-    }
+    store_seconds = 0.0
+    if store is None:
+        indices, scores = exact_top_k(queries, corpus, top_k)
+        run = {
+            qid: {data.corpus_ids[i]: float(s) for i, s in zip(row_idx, row_scores, strict=True)}
+            for qid, row_idx, row_scores in zip(data.query_ids, indices, scores, strict=True)
+        }
+    else:
+        run, store_seconds = _search_through_store(
+            store, data.corpus_ids, corpus, data.query_ids, queries, top_k
+        )
     return EvalResult(
         metrics=evaluate(run, data.qrels, ks=(10, 100)),
         docs=len(data.corpus_ids),
@@ -103,4 +118,57 @@ def evaluate_embedder(
         queries_per_s=len(data.query_ids) / max(query_seconds, 1e-9),
         embed_seconds=embed_seconds,
         fingerprint=embedder.fingerprint(),
+        store_seconds=store_seconds,
     )
+
+
+@dataclass(frozen=True)
+class StoreOptions:
+    """Search the corpus through a :class:`~ragkit.store.ChromaStore` instead of exactly.
+
+    Attributes:
+        search: ``"binary"`` or ``"float"``.
+        rescore: ``"float"``, ``"asymmetric"`` or ``"none"``.
+        oversample: Hamming candidates per result.
+        code_dim: Matryoshka dimension of the binary codes.
+    """
+
+    search: SearchMode = "binary"
+    rescore: RescoreMode = "float"
+    oversample: int = 8
+    code_dim: int | None = None
+
+
+def _search_through_store(
+    options: StoreOptions,
+    corpus_ids: list[str],
+    corpus: Matrix,
+    query_ids: list[str],
+    queries: Matrix,
+    top_k: int,
+) -> tuple[dict[str, dict[str, float]], float]:
+    import chromadb
+    from chromadb.config import Settings
+
+    from ragkit.store.chroma import ChromaStore
+
+    client = chromadb.EphemeralClient(settings=Settings(anonymized_telemetry=False))
+    store = ChromaStore(
+        f"eval-{uuid.uuid4().hex}",
+        client=client,
+        search=options.search,
+        rescore=options.rescore,
+        oversample=options.oversample,
+        code_dim=options.code_dim,
+    )
+    try:
+        start = time.perf_counter()
+        store.add(corpus_ids, embeddings=corpus)
+        store_seconds = time.perf_counter() - start
+        run = {
+            qid: {h.id: h.score for h in store.query(q, k=top_k)}
+            for qid, q in zip(query_ids, queries, strict=True)
+        }
+    finally:
+        client.delete_collection(store.collection.name)
+    return run, store_seconds

@@ -107,6 +107,7 @@ class ChromaStore:
                 name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
             )
             self._lock = threading.RLock()
+            self._dim: int | None = None
             self._index: BinaryIndex | None = None
             self._seen_generation: int | None = None
             self._check_fingerprint(reembed)
@@ -207,11 +208,13 @@ class ChromaStore:
     upsert = add
 
     def _vector_dim(self) -> int | None:
+        """The collection's vector dimension: the embedder's, or that of a stored vector (cached)."""
         if self.embedder is not None:
             return self.embedder.dim
-        sample = self.collection.get(limit=1, include=["embeddings"])
-        found = sample.get("embeddings")
-        return len(found[0]) if found is not None and len(found) else None
+        if self._dim is None:
+            found = self.collection.get(limit=1, include=["embeddings"]).get("embeddings")
+            self._dim = len(found[0]) if found is not None and len(found) else None
+        return self._dim
 
     def _write(
         self,
