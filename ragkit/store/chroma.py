@@ -131,7 +131,13 @@ class ChromaStore:
     # -- collection metadata -----------------------------------------------------------------
 
     def _meta(self) -> dict[str, Any]:
-        return dict(self.collection.metadata or {})
+        """The collection's metadata as Chroma holds it now.
+
+        The Collection object caches its metadata: another client's writes (the generation
+        counter) would go unseen without asking Chroma again.
+        """
+        fresh = self.client.get_collection(self.collection.name, embedding_function=None)
+        return dict(fresh.metadata or {})
 
     def _fingerprint(self) -> str:
         print_ = self.embedder.fingerprint() if self.embedder is not None else {"model": "external"}

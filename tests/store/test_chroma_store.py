@@ -182,3 +182,13 @@ def test_invalid_collection_names_are_a_clear_error(name: str) -> None:
 
     with pytest.raises(ConfigError, match="Collection name"):
         ChromaStore(name, embedder=HashEmbedder(dim=8))
+
+
+def test_a_replacement_by_another_client_is_seen_even_when_the_count_is_unchanged(
+    store: ChromaStore, second_client: Any
+) -> None:
+    other = ChromaStore(store.collection.name, embedder=HashEmbedder(dim=64), client=second_client)
+    other.query("warm", k=1)
+    store.add(["d3"], documents=["completely new words"])
+    assert other.count() == 40
+    assert other.query("completely new words", k=1, rescore="none")[0].id == "d3"
