@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ragkit.cli._common import add_embedder_options, embedder_from_args
+from ragkit.errors import ConfigError
 from ragkit.eval.runner import StoreOptions, evaluate_embedder
 
 __all__ = ["register"]
@@ -30,10 +31,32 @@ def register(commands: Any) -> None:
         default="exact",
         help="exact brute force (default), or through a ChromaStore: Chroma HNSW or binary scan",
     )
-    parser.add_argument("--rescore", choices=["float", "asymmetric", "none"], default="float")
-    parser.add_argument("--oversample", type=int, default=8, help="binary candidates per result")
+    parser.add_argument(
+        "--rescore",
+        choices=["float", "int8", "asymmetric", "none"],
+        default="float",
+        help="how binary candidates are rescored: float vectors, dequantized int8 copies, "
+        "the float query against their bits, or not at all",
+    )
+    parser.add_argument("--oversample", type=int, default=4, help="candidates rescored per result")
+    parser.add_argument(
+        "--funnel",
+        type=int,
+        default=2,
+        help="Hamming candidates per rescored one, narrowed by the asymmetric estimate",
+    )
     parser.add_argument(
         "--code-dim", type=int, default=None, help="Matryoshka dimension of binary codes"
+    )
+    parser.add_argument(
+        "--rotate",
+        choices=["pca"],
+        default=None,
+        help="fit a PCA rotation on the corpus in the store; --dim then cuts the rotated "
+        "vectors (the embedder runs at full dimension)",
+    )
+    parser.add_argument(
+        "--whiten", type=float, default=None, help="variance exponent with --rotate (0.1)"
     )
     add_embedder_options(parser)
     parser.set_defaults(handler=run)
@@ -41,10 +64,26 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate and print a table (or JSON with ``ndcg@10``, ``recall@100``, ``docs_per_s``)."""
+    store_dim = None
+    if args.rotate is not None:
+        if args.search == "exact":
+            raise ConfigError("--rotate needs the store: add --search binary or --search float.")
+        store_dim, args.dim = args.dim, None
+    elif args.whiten is not None:
+        raise ConfigError("--whiten applies with --rotate pca.")
     embedder = embedder_from_args(args, show_progress_bar=None if args.json else True)
     store = None
     if args.search != "exact":
-        store = StoreOptions(args.search, args.rescore, args.oversample, args.code_dim)
+        store = StoreOptions(
+            args.search,
+            args.rescore,
+            args.oversample,
+            args.code_dim,
+            dim=store_dim,
+            rotate=args.rotate,
+            whiten=args.whiten,
+            funnel=args.funnel,
+        )
     result = evaluate_embedder(args.dataset, embedder, split=args.split, store=store)
     if args.json:
         json.dump(result.as_dict(), sys.stdout)

@@ -15,7 +15,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ragkit.embed.base import Embedder
 from ragkit.eval.beir import load_beir
@@ -106,12 +106,22 @@ def evaluate_embedder(
             qid: {data.corpus_ids[i]: float(s) for i, s in zip(row_idx, row_scores, strict=True)}
             for qid, row_idx, row_scores in zip(data.query_ids, indices, scores, strict=True)
         }
+        metrics = evaluate(run, data.qrels, ks=(10, top_k))
     else:
-        run, store_seconds = _search_through_store(
-            store, data.corpus_ids, corpus, data.query_ids, queries, top_k
+        # Each cut-off from its own query, as an app asks: a top-10 taken from a top-100
+        # query would see 10x the binary candidates and flatter the first stage.
+        runs, store_seconds = _search_through_store(
+            store, data.corpus_ids, corpus, data.query_ids, queries, (10, top_k)
         )
+        metrics = {}
+        for k, run in runs.items():
+            metrics |= {
+                name: value
+                for name, value in evaluate(run, data.qrels, ks=(k,)).items()
+                if name.endswith(f"@{k}")
+            }
     return EvalResult(
-        metrics=evaluate(run, data.qrels, ks=(10, 100)),
+        metrics=metrics,
         docs=len(data.corpus_ids),
         queries=len(data.query_ids),
         docs_per_s=len(data.corpus_ids) / max(embed_seconds, 1e-9),
@@ -129,14 +139,22 @@ class StoreOptions:
     Attributes:
         search: ``"binary"`` or ``"float"``.
         rescore: ``"float"``, ``"asymmetric"`` or ``"none"``.
-        oversample: Hamming candidates per result.
+        oversample: Candidates rescored per result.
+        funnel: Hamming candidates per rescored one (narrowed by the asymmetric estimate).
         code_dim: Matryoshka dimension of the binary codes.
+        dim: Dimension of the vectors the store keeps (after ``rotate``).
+        rotate: ``"pca"`` to fit a rotation on the corpus in the store.
+        whiten: Variance exponent with a rotation (the store's default if None).
     """
 
     search: SearchMode = "binary"
     rescore: RescoreMode = "float"
-    oversample: int = 8
+    oversample: int = 4
     code_dim: int | None = None
+    dim: int | None = None
+    rotate: Literal["pca"] | None = None
+    whiten: float | None = None
+    funnel: int = 2
 
 
 def _search_through_store(
@@ -145,8 +163,9 @@ def _search_through_store(
     corpus: Matrix,
     query_ids: list[str],
     queries: Matrix,
-    top_k: int,
-) -> tuple[dict[str, dict[str, float]], float]:
+    cutoffs: tuple[int, ...],
+) -> tuple[dict[int, dict[str, dict[str, float]]], float]:
+    """One run per cut-off (query id -> doc id -> score), and the seconds spent storing."""
     import chromadb
     from chromadb.config import Settings
 
@@ -159,16 +178,23 @@ def _search_through_store(
         search=options.search,
         rescore=options.rescore,
         oversample=options.oversample,
+        funnel=options.funnel,
         code_dim=options.code_dim,
+        dim=options.dim,
+        rotate=options.rotate,
+        whiten=options.whiten,
     )
     try:
         start = time.perf_counter()
         store.add(corpus_ids, embeddings=corpus)
         store_seconds = time.perf_counter() - start
-        run = {
-            qid: {h.id: h.score for h in store.query(q, k=top_k)}
-            for qid, q in zip(query_ids, queries, strict=True)
+        runs = {
+            k: {
+                qid: {h.id: h.score for h in store.query(q, k=k)}
+                for qid, q in zip(query_ids, queries, strict=True)
+            }
+            for k in sorted(set(cutoffs))
         }
     finally:
         client.delete_collection(store.collection.name)
-    return run, store_seconds
+    return runs, store_seconds

@@ -1,9 +1,11 @@
 """ChromaStore: Chroma as the system of record, plus an exact binary first stage, rescored.
 
-Chroma keeps ids, documents, metadata, the float vectors and each record's packed sign code;
-ragkit keeps the codes in memory (32x smaller than float32), scans them exactly by Hamming
-distance, and rescores ``k * oversample`` candidates with the float vectors from Chroma, so
-results carry true cosine similarities.
+Chroma keeps ids, documents, metadata, the float vectors, and for each record its packed sign
+code and an int8 copy of its vector; ragkit keeps the codes in memory (32x smaller than
+float32), scans them exactly by Hamming distance, and rescores ``k * oversample`` candidates
+with the float vectors (or the dequantized int8 copies) from Chroma, so results carry true
+cosine similarities. Vectors can be kept at a Matryoshka dimension, optionally after a PCA
+rotation fitted on the corpus (:mod:`ragkit.store.layout`).
 
 Usage::
 
@@ -31,10 +33,20 @@ from ragkit.embed.pooling import l2_normalize
 from ragkit.errors import ConfigError, EmbedderMismatchError, InputError, StoreError
 from ragkit.store._lock import acquire_folder, release_folder
 from ragkit.store.base import Hit
-from ragkit.store.codes import asymmetric_scores, pack_signs
+from ragkit.store.codes import pack_signs
+from ragkit.store.fields import (
+    CODE_KEY,
+    INT8_KEY,
+    decode_code,
+    decode_int8,
+    encode_code,
+    encode_int8,
+)
 from ragkit.store.filters import validate_where, validate_where_document
-from ragkit.store.index import CODE_KEY, BinaryIndex, decode_code, encode_code
+from ragkit.store.index import BinaryIndex
+from ragkit.store.layout import LayoutRequest, Rotate, StoreLayout, load_layout
 from ragkit.store.records import chunked, validate_records
+from ragkit.store.sign_stats import SignStats
 from ragkit.types import Matrix, Vector
 
 __all__ = ["ChromaStore", "RescoreMode", "SearchMode"]
@@ -42,11 +54,11 @@ __all__ = ["ChromaStore", "RescoreMode", "SearchMode"]
 logger = logging.getLogger(__name__)
 
 SearchMode = Literal["float", "binary"]
-RescoreMode = Literal["float", "asymmetric", "none"]
+RescoreMode = Literal["float", "int8", "asymmetric", "none"]
 
 _FINGERPRINT_KEY = "ragkit:fingerprint"
-_CODE_DIM_KEY = "ragkit:code_dim"
 _GENERATION_KEY = "ragkit:generation"
+_SIGN_STATS_KEY = "ragkit:sign_stats"
 _PAGE = 5_000
 
 
@@ -59,13 +71,30 @@ class ChromaStore:
         path: Folder of a persistent store (embedded ``PersistentClient``).
         client: Any Chroma client (``EphemeralClient``, ``HttpClient``...); overrides ``path``.
         search: ``"binary"`` (Hamming scan, then rescoring) or ``"float"`` (Chroma's HNSW).
-        rescore: ``"float"`` (true cosine from Chroma's vectors), ``"asymmetric"`` (float query
-            against the candidates' bits) or ``"none"`` (Hamming order; cosine estimated).
-        oversample: Candidates per result taken from the Hamming scan (8 kept 99.9% of float
-            NDCG@10 on SciFact with all-MiniLM-L6-v2; 4 kept 98.8%: benchmarks/binary_scan.py).
-        code_dim: Matryoshka dimension of the codes (default: the full vector).
+        rescore: ``"float"`` (true cosine from Chroma's vectors), ``"int8"`` (the same from each
+            record's dequantized int8 copy, with no float vectors read), ``"asymmetric"``
+            (float query against the candidates' bits) or ``"none"`` (Hamming order; cosine
+            estimated from the distance).
+        oversample: Candidates rescored per result.
+        funnel: The Hamming scan keeps ``funnel`` times as many candidates, which the
+            asymmetric estimate (float query against their bits, held in memory) narrows
+            down before rescoring; 1 turns it off. On SciFact with all-MiniLM-L6-v2,
+            oversample 4 kept 98.8% of float NDCG@10 without the funnel and 99.7% with
+            ``funnel=2``, reading 40 vectors per query from Chroma (docs/benchmarks.md).
+        dim: Dimension of the vectors kept in Chroma (default: the embedder's); without a
+            rotation, the leading dimensions (right for Matryoshka models).
+        code_dim: Bits per code: the first ``code_dim`` dimensions of the embedder's vector
+            (default: all of them). Short codes first, longer vectors to rescore.
+        rotate: ``"pca"`` fits a rotation onto the corpus's principal axes on the first batch
+            written, applied before cutting to ``dim`` (for models not trained for
+            Matryoshka), or a fitted :class:`~ragkit.store.rotation.PcaRotation`.
+        whiten: With a rotation, divide each axis by its variance to this power
+            (default 0.1; 0 is a pure rotation).
         reembed: If the collection was built with another embedder, re-embed its documents
             instead of raising :class:`EmbedderMismatchError`.
+
+    ``dim``, ``code_dim`` and the rotation are fixed when the first records are written and
+    recorded in the collection; reopening it with other values is a :class:`ConfigError`.
 
     A persistent store (``path``) is locked to one process at a time; a second process gets
     :class:`StoreLockedError` pointing to server mode. ``close()`` (or ``with``) releases it.
@@ -80,17 +109,23 @@ class ChromaStore:
         client: Any = None,
         search: SearchMode = "binary",
         rescore: RescoreMode = "float",
-        oversample: int = 8,
+        oversample: int = 4,
+        funnel: int = 2,
+        dim: int | None = None,
         code_dim: int | None = None,
+        rotate: Rotate = None,
+        whiten: float | None = None,
         reembed: bool = False,
     ) -> None:
         import chromadb
         from chromadb.config import Settings
 
-        _check_modes(search, rescore, oversample)
+        _check_modes(search, rescore, oversample, funnel)
         _check_name(name)
+        self._request = LayoutRequest(dim=dim, code_dim=code_dim, rotate=rotate, whiten=whiten)
         self.embedder = embedder
-        self.search, self.rescore, self.oversample = search, rescore, oversample
+        self.search, self.rescore = search, rescore
+        self.oversample, self.funnel = oversample, funnel
         self._lock_key: str | None = None
         if client is None and path:
             self._lock_key = acquire_folder(Path(path))
@@ -107,11 +142,12 @@ class ChromaStore:
                 name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
             )
             self._lock = threading.RLock()
-            self._dim: int | None = None
             self._index: BinaryIndex | None = None
             self._seen_generation: int | None = None
+            self._sign_stats: SignStats | None = None
+            self.layout: StoreLayout | None = None
             self._check_fingerprint(reembed)
-            self.code_dim = self._code_dim(code_dim)
+            self._load_layout(self._meta())
         except BaseException:
             self.close()
             raise
@@ -157,16 +193,22 @@ class ChromaStore:
             )
         self._reembed(ours)
 
-    def _code_dim(self, requested: int | None) -> int | None:
-        stored = self._meta().get(_CODE_DIM_KEY)
-        if requested is not None and requested < 1:
-            raise ConfigError(f"code_dim must be at least 1, got {requested}.")
-        if stored is not None and requested is not None and int(stored) != requested:
-            raise ConfigError(
-                f"Collection {self.collection.name!r} stores {stored}-bit codes; "
-                f"code_dim={requested} needs a new collection."
-            )
-        return int(stored) if stored is not None else requested
+    def _load_layout(self, meta: Mapping[str, Any]) -> StoreLayout | None:
+        """Read the collection's layout (once fixed, it never changes) and check the request."""
+        if self.layout is None:
+            self.layout = load_layout(self.client, meta, self._one_stored_dim)
+            if self.layout is not None:
+                self._request.check(self.layout, self.collection.name)
+        return self.layout
+
+    def _one_stored_dim(self) -> int | None:
+        found = self.collection.get(limit=1, include=["embeddings"]).get("embeddings")
+        return len(found[0]) if found is not None and len(found) else None
+
+    @property
+    def code_dim(self) -> int | None:
+        """Bits per code (None until the first records fix the layout)."""
+        return self.layout.code_dim if self.layout is not None else self._request.code_dim
 
     def _modify(self, changes: Mapping[str, Any]) -> None:
         meta = self._meta()
@@ -174,10 +216,17 @@ class ChromaStore:
         meta.pop("hnsw:space", None)  # configuration owns the space; metadata may not repeat it
         self.collection.modify(metadata=meta)
 
-    def _bump_generation(self) -> None:
+    def _bump_generation(self, changes: Mapping[str, Any] | None = None) -> None:
+        """Record a write (and ``changes``) in one metadata update that other clients see."""
         generation = int(self._meta().get(_GENERATION_KEY, 0)) + 1
-        self._modify({_GENERATION_KEY: generation})
+        self._modify({**(changes or {}), _GENERATION_KEY: generation})
         self._seen_generation = generation
+
+    def _stats_from(self, meta: Mapping[str, Any], layout: StoreLayout) -> SignStats:
+        text = meta.get(_SIGN_STATS_KEY)
+        if isinstance(text, str):
+            return SignStats.decode(text, layout.code_dim)
+        return SignStats.empty(layout.code_dim)
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -214,13 +263,11 @@ class ChromaStore:
     upsert = add
 
     def _vector_dim(self) -> int | None:
-        """The collection's vector dimension: the embedder's, or that of a stored vector (cached)."""
+        """Dimension of the vectors the store is given: the embedder's, or the recorded one."""
         if self.embedder is not None:
             return self.embedder.dim
-        if self._dim is None:
-            found = self.collection.get(limit=1, include=["embeddings"]).get("embeddings")
-            self._dim = len(found[0]) if found is not None and len(found) else None
-        return self._dim
+        layout = self.layout or self._load_layout(self._meta())
+        return layout.input_dim if layout is not None else None
 
     def _write(
         self,
@@ -229,28 +276,48 @@ class ChromaStore:
         documents: list[str | None] | None,
         metadatas: list[dict[str, Any] | None] | None,
     ) -> None:
-        code_dim = self.code_dim or vectors.shape[1]
-        if code_dim > vectors.shape[1]:
-            raise ConfigError(f"code_dim={code_dim} exceeds the {vectors.shape[1]}-d vectors.")
-        codes = pack_signs(vectors[:, :code_dim])
-        metas = [
-            dict(m or {}) | {CODE_KEY: encode_code(c)}
-            for m, c in zip(metadatas or [None] * len(ids), codes, strict=True)
-        ]
         with self._lock:
-            if self._meta().get(_CODE_DIM_KEY) is None:
-                self._modify({_CODE_DIM_KEY: code_dim})
-                self.code_dim = code_dim
+            meta = self._meta()
+            changes: dict[str, Any] = {}
+            layout = self._load_layout(meta)
+            if layout is None:  # the first write fixes the layout
+                layout = self._request.fit(vectors)
+                changes |= layout.save(self.client)
+            code_input = layout.code_input(vectors)
+            stored = layout.stored(vectors)
+            fields = [
+                {CODE_KEY: encode_code(code), INT8_KEY: copy}
+                for code, copy in zip(pack_signs(code_input), encode_int8(stored), strict=True)
+            ]
+            users = metadatas or [None] * len(ids)
             for part in chunked(len(ids), self.client.get_max_batch_size()):
+                metas = [dict(m or {}) | f for m, f in zip(users[part], fields[part], strict=True)]
                 self.collection.upsert(
                     ids=ids[part],
-                    embeddings=vectors[part],
+                    embeddings=stored[part],
                     documents=documents[part] if documents is not None else None,
-                    metadatas=metas[part],
+                    metadatas=self._replacing(ids[part], metas),
                 )
-            self._bump_generation()
+            self.layout = layout
+            stats = self._stats_from(meta, layout).add(code_input)
+            changes[_SIGN_STATS_KEY] = stats.encode()
+            self._sign_stats = stats
+            self._bump_generation(changes)
             if self._index is not None:
-                self._index.upsert(ids, codes)
+                self._index.upsert(ids, pack_signs(code_input))
+
+    def _replacing(self, ids: list[str], metas: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Metadata that replaces what the ids hold, rather than merging into it.
+
+        Chroma's upsert merges keys: old keys the new metadata lacks are set to None, which
+        Chroma deletes.
+        """
+        old = self.collection.get(ids=ids, include=["metadatas"])
+        held = dict(zip(old["ids"], old["metadatas"], strict=True))
+        return [
+            {key: None for key in (held.get(i) or {}) if key not in m} | m
+            for i, m in zip(ids, metas, strict=True)
+        ]
 
     def delete(
         self, ids: Sequence[str] | None = None, *, where: Mapping[str, Any] | None = None
@@ -307,7 +374,7 @@ class ChromaStore:
             staging, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
         )
         self._modify({_FINGERPRINT_KEY: fingerprint})
-        self.code_dim = None
+        self.layout = None  # the new collection fits its own layout (and rotation)
         if everything["ids"]:
             vectors = l2_normalize(
                 self.embedder.embed_documents([d or "" for d in everything["documents"]])
@@ -330,8 +397,12 @@ class ChromaStore:
         search: SearchMode | None = None,
         rescore: RescoreMode | None = None,
         oversample: int | None = None,
+        funnel: int | None = None,
     ) -> list[Hit]:
         """The ``k`` records most similar to ``query`` (text or vector), best first.
+
+        ``search``, ``rescore``, ``oversample`` and ``funnel`` override the store's settings
+        for this query.
 
         Raises:
             FilterError: A malformed filter.
@@ -340,15 +411,21 @@ class ChromaStore:
         if k < 1:
             raise ConfigError(f"k must be at least 1, got {k}.")
         search, rescore = search or self.search, rescore or self.rescore
-        oversample = oversample or self.oversample
-        _check_modes(search, rescore, oversample)
+        oversample, funnel = oversample or self.oversample, funnel or self.funnel
+        _check_modes(search, rescore, oversample, funnel)
         where_ok, doc_ok = validate_where(where), validate_where_document(where_document)
         vector = self._query_vector(query)
         if self.count() == 0:
             return []
+        layout = self.layout or self._load_layout(self._meta())
+        if layout is None:
+            raise StoreError(
+                f"Collection {self.collection.name!r} has records but no ragkit layout; "
+                "it was written without ragkit: add its records through ChromaStore."
+            )
         if search == "float":
-            return self._float_query(vector, k, where_ok, doc_ok)
-        return self._binary_query(vector, k, where_ok, doc_ok, rescore, oversample)
+            return self._float_query(layout.stored(vector[None])[0], k, where_ok, doc_ok)
+        return self._binary_query(vector, layout, k, where_ok, doc_ok, rescore, oversample, funnel)
 
     def _query_vector(self, query: str | Sequence[float] | np.ndarray[Any, Any]) -> Vector:
         if isinstance(query, str):
@@ -388,12 +465,14 @@ class ChromaStore:
 
     def _binary_query(
         self,
-        vector: np.ndarray[Any, Any],
+        vector: Vector,
+        layout: StoreLayout,
         k: int,
         where: Any,
         where_document: Any,
         rescore: RescoreMode,
         oversample: int,
+        funnel: int,
     ) -> list[Hit]:
         index = self._fresh_index()
         allowed = None
@@ -401,44 +480,48 @@ class ChromaStore:
             allowed = index.mask_for(
                 self.collection.get(where=where, where_document=where_document, include=[])["ids"]
             )
-        code_dim = index.dim
-        width = k if rescore == "none" else k * oversample
-        candidates, distances = index.search(
-            pack_signs(vector[None, :code_dim]), width, allowed=allowed
-        )
+        code_query = layout.code_input(vector[None])
+        width = {"none": k, "asymmetric": k * oversample}.get(rescore, k * oversample * funnel)
+        candidates, distances = index.search(pack_signs(code_query), width, allowed=allowed)
         ids, hamming = candidates[0], distances[0]
         if not ids:
             return []
         if rescore == "none":
-            scores = {
-                i: math.cos(math.pi * float(h) / code_dim)
-                for i, h in zip(ids, hamming, strict=True)
-            }
-            return self._hits(ids, scores, k, with_vectors=False)
+            scores = [math.cos(math.pi * float(h) / layout.code_dim) for h in hamming]
+            return self._hits(ids, k, scores=scores)
+        stats = self._sign_stats or SignStats.empty(layout.code_dim)
+        estimates = stats.scores(code_query[0], index.codes_of(ids))
         if rescore == "asymmetric":
-            values = asymmetric_scores(vector[None, :code_dim], index.codes_of(ids), code_dim)[0]
-            return self._hits(
-                ids, dict(zip(ids, map(float, values), strict=True)), k, with_vectors=False
-            )
-        return self._hits(ids, None, k, with_vectors=True, query=vector)
+            return self._hits(ids, k, scores=[float(v) for v in estimates])
+        if len(ids) > k * oversample:  # the funnel: keep the best estimates for rescoring
+            best = np.lexsort((np.arange(len(ids)), -estimates))[: k * oversample]
+            ids = [ids[i] for i in sorted(best)]
+        return self._hits(ids, k, rescore=rescore, query=layout.stored(vector[None])[0])
 
     def _hits(
         self,
         ids: list[str],
-        scores: dict[str, float] | None,
         k: int,
         *,
-        with_vectors: bool,
-        query: Any = None,
+        scores: list[float] | None = None,
+        rescore: RescoreMode = "none",
+        query: Vector | None = None,
     ) -> list[Hit]:
-        include = ["documents", "metadatas"] + (["embeddings"] if with_vectors else [])
+        """The best ``k`` of ``ids``: by the given scores, or rescored against ``query``."""
+        include = ["documents", "metadatas"] + (["embeddings"] if rescore == "float" else [])
         found = self.collection.get(ids=ids, include=include)  # deleted ids drop out here
-        if with_vectors:
-            vectors = l2_normalize(np.asarray(found["embeddings"], dtype=np.float32))
-            scores = dict(zip(found["ids"], map(float, vectors @ query), strict=True))
-        assert scores is not None
+        if query is not None:
+            if rescore == "float":
+                vectors = np.asarray(found["embeddings"], dtype=np.float32)
+            else:
+                dim = len(query)
+                vectors = np.array([decode_int8(_int8_of(m), dim) for m in found["metadatas"]])
+            by_id = dict(zip(found["ids"], map(float, l2_normalize(vectors) @ query), strict=True))
+        else:
+            assert scores is not None
+            by_id = dict(zip(ids, scores, strict=True))
         hits = [
-            Hit(i, scores[i], doc, _user_meta(meta))
+            Hit(i, by_id[i], doc, _user_meta(meta))
             for i, doc, meta in zip(
                 found["ids"], found["documents"], found["metadatas"], strict=True
             )
@@ -449,7 +532,8 @@ class ChromaStore:
     def _fresh_index(self) -> BinaryIndex:
         """The in-memory index, rebuilt from Chroma when missing or changed by another client."""
         with self._lock:
-            generation = self._meta().get(_GENERATION_KEY)
+            meta = self._meta()
+            generation = meta.get(_GENERATION_KEY)
             stale = (
                 self._index is None
                 or generation != self._seen_generation
@@ -458,6 +542,8 @@ class ChromaStore:
             if stale:
                 self._index = self._rebuild_index()
                 self._seen_generation = generation
+                layout = self._load_layout(meta)
+                self._sign_stats = self._stats_from(meta, layout) if layout else None
             assert self._index is not None
             return self._index
 
@@ -465,7 +551,7 @@ class ChromaStore:
         code_dim = self.code_dim
         if code_dim is None:
             raise StoreError(
-                f"Collection {self.collection.name!r} has no {_CODE_DIM_KEY}; add records through ChromaStore."
+                f"Collection {self.collection.name!r} has no ragkit layout; add records through ChromaStore."
             )
         index = BinaryIndex(code_dim)
         all_ids: list[str] = []
@@ -496,6 +582,16 @@ class ChromaStore:
         return index
 
 
+def _int8_of(meta: Mapping[str, Any] | None) -> str:
+    text = (meta or {}).get(INT8_KEY)
+    if not isinstance(text, str):
+        raise StoreError(
+            "A record has no int8 copy (written by an older ragkit or without it); "
+            "use rescore='float', or re-add the records through ChromaStore."
+        )
+    return text
+
+
 def _user_meta(meta: Mapping[str, Any] | None) -> dict[str, Any]:
     return {key: value for key, value in (meta or {}).items() if not key.startswith("ragkit:")}
 
@@ -511,10 +607,13 @@ def _check_name(name: str) -> None:
         )
 
 
-def _check_modes(search: str, rescore: str, oversample: int) -> None:
+def _check_modes(search: str, rescore: str, oversample: int, funnel: int) -> None:
     if search not in ("float", "binary"):
         raise ConfigError(f"search must be 'float' or 'binary', got {search!r}.")
-    if rescore not in ("float", "asymmetric", "none"):
-        raise ConfigError(f"rescore must be 'float', 'asymmetric' or 'none', got {rescore!r}.")
-    if oversample < 1:
-        raise ConfigError(f"oversample must be at least 1, got {oversample}.")
+    if rescore not in ("float", "int8", "asymmetric", "none"):
+        raise ConfigError(
+            f"rescore must be 'float', 'int8', 'asymmetric' or 'none', got {rescore!r}."
+        )
+    for name, value in (("oversample", oversample), ("funnel", funnel)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{name} must be an integer of at least 1, got {value!r}.")

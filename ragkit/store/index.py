@@ -1,8 +1,7 @@
 """The in-memory binary index: one packed sign code per record, rebuildable from Chroma alone.
 
-Each record's code also lives in Chroma, in the metadata field :data:`CODE_KEY` (base64 of the
-packed words), so any client of the same collection, embedded or server, can rebuild the index
-without re-embedding.
+Each record's code also lives in Chroma (:data:`ragkit.store.fields.CODE_KEY`), so any client
+of the same collection, embedded or server, can rebuild the index without re-embedding.
 
 Usage::
 
@@ -13,43 +12,15 @@ Usage::
 
 from __future__ import annotations
 
-import base64
 import threading
 from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
 
-from ragkit.errors import StoreError
 from ragkit.store.codes import Codes, code_words, hamming_top_k
 
-__all__ = ["CODE_KEY", "BinaryIndex", "decode_code", "encode_code"]
-
-CODE_KEY = "ragkit:code"
-"""Metadata field holding a record's packed sign code (base64)."""
-
-
-def encode_code(words: Codes) -> str:
-    """One record's packed words (``(w,)`` uint64) as compact base64 text."""
-    return base64.b64encode(np.ascontiguousarray(words, dtype="<u8").tobytes()).decode("ascii")
-
-
-def decode_code(text: str, words: int) -> Codes:
-    """Inverse of :func:`encode_code`.
-
-    Raises:
-        StoreError: The text is not a code of ``words`` 64-bit words.
-    """
-    try:
-        raw = base64.b64decode(text.encode("ascii"), validate=True)
-    except (ValueError, UnicodeEncodeError) as exc:
-        raise StoreError(f"Corrupt binary code in {CODE_KEY!r}: {exc}; rebuild the index.") from exc
-    if len(raw) != words * 8:
-        raise StoreError(
-            f"Binary code in {CODE_KEY!r} has {len(raw)} bytes, expected {words * 8}; "
-            "the collection mixes code sizes: rebuild it with ChromaStore(..., reembed=True)."
-        )
-    return np.frombuffer(raw, dtype="<u8").astype(np.uint64)
+__all__ = ["BinaryIndex"]
 
 
 class BinaryIndex:

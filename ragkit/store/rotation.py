@@ -134,12 +134,17 @@ class PcaRotation:
         ratio: Vector = (self.explained_variance / np.float32(total)).astype(np.float32)
         return ratio
 
-    def apply(self, vectors: Matrix, dim: int | None = None) -> Matrix:
+    def apply(self, vectors: Matrix, dim: int | None = None, *, whiten: float = 0.0) -> Matrix:
         """Rotate, keep the first ``dim`` axes, and L2-normalise (no mean subtraction).
 
         Args:
             vectors: Embeddings, shape ``(n, d)``.
             dim: Axes to keep, 1..d (default: all, which keeps every cosine).
+            whiten: Divide each kept axis by its variance to this power before normalising
+                (0, the default, is a pure rotation; 0.5 is full whitening). A little
+                (0.1-0.2) spreads the weight from the few dominant axes over the rest: on
+                SciFact with all-MiniLM-L6-v2 at 128 dimensions it keeps 99.2% of the
+                384-d NDCG@10 against 97.0% without (benchmarks/binary_scan.py).
 
         Returns:
             float32 vectors of shape ``(n, dim)``, unit length (zero rows stay zero).
@@ -153,8 +158,23 @@ class PcaRotation:
             raise ConfigError(
                 f"Cannot keep {dim} of {self.dim} rotated dimensions; use 1..{self.dim}."
             )
+        if not 0.0 <= whiten <= 1.0:
+            raise ConfigError(f"whiten must be in [0, 1], got {whiten}.")
         matrix = _float_matrix(vectors, "vectors", self.dim)
-        return l2_normalize(matrix @ self.components[:dim].T)
+        rotated = matrix @ self.components[:dim].T
+        if whiten:
+            rotated *= self.axis_scale(dim, whiten)
+        return l2_normalize(rotated)
+
+    def axis_scale(self, dim: int, whiten: float) -> Vector:
+        """Per-axis factors ``variance ** -whiten`` of the first ``dim`` axes (float32).
+
+        Variances are floored at 1e-6 of the largest, so empty axes are not blown up.
+        """
+        variance = self.explained_variance[:dim].astype(np.float64)
+        floor = max(float(self.explained_variance.max()), 1e-30) * 1e-6
+        scale: Vector = (np.maximum(variance, floor) ** -whiten).astype(np.float32)
+        return scale
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form: arrays as base64 of little-endian float32 bytes (exact, compact)."""

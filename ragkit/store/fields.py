@@ -1,0 +1,94 @@
+"""What ragkit writes into each record's Chroma metadata, and how it reads it back.
+
+Every record carries its packed sign code (:data:`CODE_KEY`) and an int8 copy of its stored
+vector (:data:`INT8_KEY`), so any client of the collection, embedded or server, can rebuild the
+binary index and rescore with int8 vectors without re-embedding or fetching float vectors.
+
+The int8 copy is symmetric per vector: ``code = round(x / scale)`` with
+``scale = max|x| / 127``, stored as base64 of the float32 scale followed by the int8 codes.
+A per-vector scale needs no corpus calibration (nothing to fit, nothing to go stale as the
+collection grows) and, dequantized, keeps cosines within about 1e-4 for unit vectors.
+
+Usage::
+
+    meta = {CODE_KEY: encode_code(codes[0]), INT8_KEY: encode_int8(vectors[0])}
+    vector = decode_int8(meta[INT8_KEY], dim=384)
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+import numpy as np
+
+from ragkit.errors import StoreError
+from ragkit.store.codes import Codes
+from ragkit.types import Matrix, Vector
+
+__all__ = ["CODE_KEY", "INT8_KEY", "decode_code", "decode_int8", "encode_code", "encode_int8"]
+
+CODE_KEY = "ragkit:code"
+"""Metadata field holding a record's packed sign code (base64 of little-endian uint64 words)."""
+
+INT8_KEY = "ragkit:int8"
+"""Metadata field holding a record's int8 vector (base64: float32 scale, then int8 codes)."""
+
+_INT8_MAX = 127
+
+
+def encode_code(words: Codes) -> str:
+    """One record's packed words (``(w,)`` uint64) as compact base64 text."""
+    return base64.b64encode(np.ascontiguousarray(words, dtype="<u8").tobytes()).decode("ascii")
+
+
+def decode_code(text: str, words: int) -> Codes:
+    """Inverse of :func:`encode_code`.
+
+    Raises:
+        StoreError: The text is not a code of ``words`` 64-bit words.
+    """
+    raw = _b64(text, CODE_KEY)
+    if len(raw) != words * 8:
+        raise StoreError(
+            f"Binary code in {CODE_KEY!r} has {len(raw)} bytes, expected {words * 8}; "
+            "the collection mixes code sizes: rebuild it with ChromaStore(..., reembed=True)."
+        )
+    return np.frombuffer(raw, dtype="<u8").astype(np.uint64)
+
+
+def encode_int8(vectors: Matrix) -> list[str]:
+    """Each row as base64 of its float32 scale and its int8 codes (a zero row has scale 0)."""
+    matrix = np.asarray(vectors, dtype=np.float32)
+    scales = np.abs(matrix).max(axis=1) / np.float32(_INT8_MAX)
+    inverse = np.divide(1, scales, out=np.zeros_like(scales), where=scales > 0)
+    codes = np.clip(np.rint(matrix * inverse[:, None]), -_INT8_MAX, _INT8_MAX).astype(np.int8)
+    scale_bytes = scales.astype("<f4")
+    return [
+        base64.b64encode(scale_bytes[i : i + 1].tobytes() + codes[i].tobytes()).decode("ascii")
+        for i in range(len(matrix))
+    ]
+
+
+def decode_int8(text: str, dim: int) -> Vector:
+    """Dequantize one :func:`encode_int8` field back to float32 ``(dim,)``.
+
+    Raises:
+        StoreError: The text is not an int8 vector of ``dim`` values.
+    """
+    raw = _b64(text, INT8_KEY)
+    if len(raw) != 4 + dim:
+        raise StoreError(
+            f"int8 vector in {INT8_KEY!r} has {len(raw) - 4} values, expected {dim}; "
+            "re-add the record through ChromaStore."
+        )
+    scale = np.frombuffer(raw[:4], dtype="<f4")[0]
+    vector: Vector = np.frombuffer(raw[4:], dtype=np.int8).astype(np.float32) * scale
+    return vector
+
+
+def _b64(text: str, key: str) -> bytes:
+    try:
+        return base64.b64decode(text.encode("ascii"), validate=True)
+    except (binascii.Error, ValueError, UnicodeEncodeError) as exc:
+        raise StoreError(f"Corrupt value in {key!r}: {exc}; re-add the record.") from exc
