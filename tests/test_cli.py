@@ -118,3 +118,28 @@ def test_eval_through_the_store_matches_exact_search(
     assert status == 0 and report["store_seconds"] > 0
     # 3 documents and oversampling covers them all: rescored results equal exact search.
     assert report["ndcg@10"] == pytest.approx(json.loads(exact)["ndcg@10"], abs=1e-6)
+
+
+def test_eval_rotates_and_reduces_inside_the_store(
+    capsys: pytest.CaptureFixture[str], tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    data = write_beir(tmp_path / "beir")
+    base = ["eval", str(data), "--model", str(tiny_model_dir), "--json", "--search", "binary"]
+    status, out, _ = run(capsys, *base, "--rescore", "int8", "--rotate", "pca", "--dim", "4")
+    report = json.loads(out)
+    assert status == 0 and report["recall@100"] == 1.0
+    assert report["model"]["dim"] == 32  # the embedder ran at full size; the store cut to 4
+
+
+def test_eval_store_options_without_a_store_are_an_error(
+    capsys: pytest.CaptureFixture[str], tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    data = write_beir(tmp_path / "beir")
+    status, _, err = run(
+        capsys, "eval", str(data), "--model", str(tiny_model_dir), "--rotate", "pca"
+    )
+    assert status == 2 and "--search binary" in err
+    status, _, err = run(
+        capsys, "eval", str(data), "--model", str(tiny_model_dir), "--whiten", "0.2"
+    )
+    assert status == 2 and "--rotate pca" in err

@@ -411,7 +411,8 @@ class ChromaStore:
         if k < 1:
             raise ConfigError(f"k must be at least 1, got {k}.")
         search, rescore = search or self.search, rescore or self.rescore
-        oversample, funnel = oversample or self.oversample, funnel or self.funnel
+        oversample = self.oversample if oversample is None else oversample
+        funnel = self.funnel if funnel is None else funnel
         _check_modes(search, rescore, oversample, funnel)
         where_ok, doc_ok = validate_where(where), validate_where_document(where_document)
         vector = self._query_vector(query)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ragkit import EmbedderMismatchError, FilterError, HashEmbedder, InputError
+from ragkit import ConfigError, EmbedderMismatchError, FilterError, HashEmbedder, InputError
 from ragkit.store.chroma import ChromaStore
 from tests.store.conftest import http_client
 
@@ -192,3 +192,115 @@ def test_a_replacement_by_another_client_is_seen_even_when_the_count_is_unchange
     store.add(["d3"], documents=["completely new words"])
     assert other.count() == 40
     assert other.query("completely new words", k=1, rescore="none")[0].id == "d3"
+
+
+def test_int8_rescoring_gives_the_float_ranking_and_cosines(store: ChromaStore) -> None:
+    embedder = HashEmbedder(dim=64)
+    query = embedder.embed_query("documents about cats")
+    by_float = store.query(query, k=8, rescore="float", oversample=5)
+    by_int8 = store.query(query, k=8, rescore="int8", oversample=5)
+    assert [h.id for h in by_int8] == [h.id for h in by_float]
+    for a, b in zip(by_int8, by_float, strict=True):
+        assert a.score == pytest.approx(b.score, abs=2e-3)
+        assert a.metadata == b.metadata and "ragkit:int8" not in a.metadata
+
+
+def test_upsert_replaces_metadata_instead_of_merging(store: ChromaStore) -> None:
+    store.add(["d1"], documents=["replaced text"], metadatas=[{"year": 1}])
+    assert store.get(["d1"])[0].metadata == {"year": 1}
+    store.add(["d1"], documents=["no metadata now"])
+    assert store.get(["d1"])[0].metadata == {}
+    hit = store.query("no metadata now", k=1, rescore="int8")[0]
+    assert hit.id == "d1" and hit.score == pytest.approx(1.0, abs=2e-3)
+
+
+def test_the_funnel_narrows_hamming_candidates_by_their_estimate(
+    store: ChromaStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    embedder = HashEmbedder(dim=64)
+    query = embedder.embed_query("a question")
+    exact = embedder.embed_documents(DOCS) @ query
+    rescored: list[int] = []
+    hits_of = store._hits
+
+    def spy(ids: list[str], k: int, **kwargs: Any) -> list[Any]:
+        rescored.append(len(ids))
+        return hits_of(ids, k, **kwargs)
+
+    monkeypatch.setattr(store, "_hits", spy)
+    # The scan keeps 3 x 2 x 2 = 12 codes; the estimate passes 6 on to float rescoring.
+    hits = store.query(query, k=3, oversample=2, funnel=2)
+    assert rescored == [6] and len(hits) == 3
+    assert hits[0].id == IDS[int(np.argmax(exact))]
+    store.query(query, k=3, oversample=2, funnel=1)
+    assert rescored[-1] == 6  # without the funnel the scan itself keeps 6
+    with pytest.raises(ConfigError, match="funnel"):
+        store.query(query, funnel=0)
+
+
+def test_a_rotated_reduced_store_keeps_its_layout_for_every_client(
+    new_store: Callable[..., ChromaStore], second_client: Any
+) -> None:
+    s = new_store(rotate="pca", dim=16)
+    s.add(IDS, documents=DOCS, metadatas=METAS)
+    stored = s.collection.get(ids=["d4"], include=["embeddings"])["embeddings"][0]
+    assert len(stored) == 16 and np.linalg.norm(stored) == pytest.approx(1.0, abs=1e-5)
+    assert s.layout is not None and s.layout.rotation is not None and s.layout.code_dim == 64
+    for search in ("binary", "float"):
+        top = s.query(DOCS[4], k=1, search=search)[0]  # type: ignore[arg-type]
+        assert top.id == "d4" and top.score == pytest.approx(1.0, abs=1e-4)
+    other = ChromaStore(s.collection.name, embedder=HashEmbedder(dim=64), client=second_client)
+    assert other.query(DOCS[9], k=1)[0].id == "d9"
+    assert other.layout == s.layout  # same dims, same rotation read back from Chroma
+    with pytest.raises(ConfigError, match="dim=16"):
+        ChromaStore(s.collection.name, embedder=HashEmbedder(dim=64), client=s.client, dim=32)
+
+
+def test_a_fitted_rotation_can_be_passed_in(new_store: Callable[..., ChromaStore]) -> None:
+    from ragkit.store.rotation import PcaRotation
+
+    rotation = PcaRotation.fit(HashEmbedder(dim=64).embed_documents(DOCS))
+    s = new_store(rotate=rotation, dim=24, whiten=0.0)
+    s.add(IDS[:3], documents=DOCS[:3])  # too few to fit on, but the rotation is given
+    assert s.layout is not None and s.layout.rotation == rotation and s.layout.whiten == 0.0
+    assert s.query(DOCS[2], k=1)[0].id == "d2"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"dim": 65}, "dim=65 exceeds"),
+        ({"code_dim": 100}, "code_dim=100 exceeds"),
+    ],
+)
+def test_layouts_larger_than_the_vectors_fail_before_writing(
+    new_store: Callable[..., ChromaStore], kwargs: dict[str, object], match: str
+) -> None:
+    s = new_store(**kwargs)
+    with pytest.raises(ConfigError, match=match):
+        s.add(IDS, documents=DOCS)
+    assert s.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"whiten": 0.1}, "rotate='pca'"),
+        ({"rotate": "svd"}, "rotate must be"),
+        ({"dim": 0}, "dim must be"),
+        ({"rescore": "int4"}, "rescore must be"),
+        ({"oversample": 0}, "oversample"),
+    ],
+)
+def test_bad_store_options_are_a_clear_error(kwargs: dict[str, object], match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        ChromaStore("options", embedder=HashEmbedder(dim=8), **kwargs)  # type: ignore[arg-type]
+
+
+def test_asymmetric_scores_use_stats_written_by_another_client(
+    store: ChromaStore, second_client: Any
+) -> None:
+    other = ChromaStore(store.collection.name, embedder=HashEmbedder(dim=64), client=second_client)
+    hits = other.query(DOCS[6], k=3, rescore="asymmetric")
+    assert hits[0].id == "d6"
+    assert other._sign_stats is not None and other._sign_stats.counts.sum() == 40 * 64
