@@ -304,3 +304,32 @@ def test_asymmetric_scores_use_stats_written_by_another_client(
     hits = other.query(DOCS[6], k=3, rescore="asymmetric")
     assert hits[0].id == "d6"
     assert other._sign_stats is not None and other._sign_stats.counts.sum() == 40 * 64
+
+
+def test_concurrent_writers_and_readers_on_one_store(store: ChromaStore) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    embedder = HashEmbedder(dim=64)
+
+    def write(worker: int) -> None:
+        for step in range(5):
+            ids = [f"w{worker}-{step}-{i}" for i in range(4)]
+            store.add(ids, documents=[f"worker {worker} step {step} item {i}" for i in range(4)])
+        store.delete([f"w{worker}-0-0"])
+
+    def read(worker: int) -> list[str]:
+        seen = []
+        for step in range(10):
+            seen += [h.id for h in store.query(embedder.embed_query(f"q{worker}{step}"), k=5)]
+        return seen
+
+    with ThreadPoolExecutor(6) as pool:
+        writers = [pool.submit(write, w) for w in range(3)]
+        readers = [pool.submit(read, w) for w in range(3)]
+        for future in writers + readers:
+            future.result()  # no exception in any thread
+    assert store.count() == 40 + 3 * (20 - 1)
+    index_ids = store._fresh_index().ids
+    assert sorted(index_ids) == sorted(store.collection.get(include=[])["ids"])
+    hits = store.query("worker 1 step 0 item 0", k=60)
+    assert "w1-0-0" not in {h.id for h in hits}
