@@ -416,7 +416,8 @@ class ChromaStore:
         _check_modes(search, rescore, oversample, funnel)
         where_ok, doc_ok = validate_where(where), validate_where_document(where_document)
         vector = self._query_vector(query)
-        if self.count() == 0:
+        count = self.count()
+        if count == 0:
             return []
         layout = self.layout or self._load_layout(self._meta())
         if layout is None:
@@ -426,7 +427,10 @@ class ChromaStore:
             )
         if search == "float":
             return self._float_query(layout.stored(vector[None])[0], k, where_ok, doc_ok)
-        return self._binary_query(vector, layout, k, where_ok, doc_ok, rescore, oversample, funnel)
+        index = self._fresh_index(count)
+        return self._binary_query(
+            index, vector, layout, k, where_ok, doc_ok, rescore, oversample, funnel
+        )
 
     def _query_vector(self, query: str | Sequence[float] | np.ndarray[Any, Any]) -> Vector:
         if isinstance(query, str):
@@ -466,6 +470,7 @@ class ChromaStore:
 
     def _binary_query(
         self,
+        index: BinaryIndex,
         vector: Vector,
         layout: StoreLayout,
         k: int,
@@ -475,7 +480,6 @@ class ChromaStore:
         oversample: int,
         funnel: int,
     ) -> list[Hit]:
-        index = self._fresh_index()
         allowed = None
         if where is not None or where_document is not None:
             allowed = index.mask_for(
@@ -530,15 +534,18 @@ class ChromaStore:
         hits.sort(key=lambda h: (-h.score, h.id))
         return hits[:k]
 
-    def _fresh_index(self) -> BinaryIndex:
-        """The in-memory index, rebuilt from Chroma when missing or changed by another client."""
+    def _fresh_index(self, count: int | None = None) -> BinaryIndex:
+        """The in-memory index, rebuilt from Chroma when missing or changed by another client.
+
+        ``count`` is the collection's record count if the caller just read it.
+        """
         with self._lock:
             meta = self._meta()
             generation = meta.get(_GENERATION_KEY)
             stale = (
                 self._index is None
                 or generation != self._seen_generation
-                or len(self._index) != self.count()
+                or len(self._index) != (self.count() if count is None else count)
             )
             if stale:
                 self._index = self._rebuild_index()
