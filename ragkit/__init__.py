@@ -35,9 +35,10 @@ from ragkit.errors import (
     StoreError,
     StoreLockedError,
 )
-from ragkit.store import ChromaStore, Hit
+from ragkit.store import AsyncChromaStore, ChromaStore, Hit
 
 __all__ = [
+    "AsyncChromaStore",
     "ChecksumError",
     "ChromaStore",
     "ConfigError",

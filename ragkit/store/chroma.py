@@ -127,6 +127,11 @@ class ChromaStore:
         self.search, self.rescore = search, rescore
         self.oversample, self.funnel = oversample, funnel
         self._lock_key: str | None = None
+        if client is not None and _is_async(client):
+            raise ConfigError(
+                "ChromaStore takes a blocking Chroma client; for chromadb.AsyncHttpClient use "
+                "`await AsyncChromaStore.open(name, client=async_client, ...)`."
+            )
         if client is None and path:
             self._lock_key = acquire_folder(Path(path))
         try:
@@ -588,6 +593,12 @@ class ChromaStore:
             index.nbytes(),
         )
         return index
+
+
+def _is_async(client: Any) -> bool:
+    from chromadb.api import AsyncClientAPI
+
+    return isinstance(client, AsyncClientAPI)
 
 
 def _int8_of(meta: Mapping[str, Any] | None) -> str:
