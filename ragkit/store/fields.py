@@ -21,12 +21,22 @@ import base64
 import binascii
 
 import numpy as np
+import numpy.typing as npt
 
 from ragkit.errors import StoreError
 from ragkit.store.codes import Codes
 from ragkit.types import Matrix, Vector
 
-__all__ = ["CODE_KEY", "INT8_KEY", "decode_code", "decode_int8", "encode_code", "encode_int8"]
+__all__ = [
+    "CODE_KEY",
+    "INT8_KEY",
+    "decode_code",
+    "decode_int8",
+    "decode_int8_parts",
+    "encode_code",
+    "encode_int8",
+    "quantize_rows",
+]
 
 CODE_KEY = "ragkit:code"
 """Metadata field holding a record's packed sign code (base64 of little-endian uint64 words)."""
@@ -57,21 +67,27 @@ def decode_code(text: str, words: int) -> Codes:
     return np.frombuffer(raw, dtype="<u8").astype(np.uint64)
 
 
-def encode_int8(vectors: Matrix) -> list[str]:
-    """Each row as base64 of its float32 scale and its int8 codes (a zero row has scale 0)."""
+def quantize_rows(vectors: Matrix) -> tuple[npt.NDArray[np.int8], Vector]:
+    """Symmetric per-row int8: codes ``(n, d)`` and scales ``(n,)``, ``x ≈ codes * scale``."""
     matrix = np.asarray(vectors, dtype=np.float32)
-    scales = np.abs(matrix).max(axis=1) / np.float32(_INT8_MAX)
+    scales: Vector = (np.abs(matrix).max(axis=1) / np.float32(_INT8_MAX)).astype(np.float32)
     inverse = np.divide(1, scales, out=np.zeros_like(scales), where=scales > 0)
     codes = np.clip(np.rint(matrix * inverse[:, None]), -_INT8_MAX, _INT8_MAX).astype(np.int8)
+    return codes, scales
+
+
+def encode_int8(vectors: Matrix) -> list[str]:
+    """Each row as base64 of its float32 scale and its int8 codes (a zero row has scale 0)."""
+    codes, scales = quantize_rows(vectors)
     scale_bytes = scales.astype("<f4")
     return [
         base64.b64encode(scale_bytes[i : i + 1].tobytes() + codes[i].tobytes()).decode("ascii")
-        for i in range(len(matrix))
+        for i in range(len(codes))
     ]
 
 
-def decode_int8(text: str, dim: int) -> Vector:
-    """Dequantize one :func:`encode_int8` field back to float32 ``(dim,)``.
+def decode_int8_parts(text: str, dim: int) -> tuple[npt.NDArray[np.int8], float]:
+    """One :func:`encode_int8` field as its int8 codes ``(dim,)`` and scale.
 
     Raises:
         StoreError: The text is not an int8 vector of ``dim`` values.
@@ -82,8 +98,17 @@ def decode_int8(text: str, dim: int) -> Vector:
             f"int8 vector in {INT8_KEY!r} has {len(raw) - 4} values, expected {dim}; "
             "re-add the record through ChromaStore."
         )
-    scale = np.frombuffer(raw[:4], dtype="<f4")[0]
-    vector: Vector = np.frombuffer(raw[4:], dtype=np.int8).astype(np.float32) * scale
+    return np.frombuffer(raw[4:], dtype=np.int8), float(np.frombuffer(raw[:4], dtype="<f4")[0])
+
+
+def decode_int8(text: str, dim: int) -> Vector:
+    """Dequantize one :func:`encode_int8` field back to float32 ``(dim,)``.
+
+    Raises:
+        StoreError: The text is not an int8 vector of ``dim`` values.
+    """
+    codes, scale = decode_int8_parts(text, dim)
+    vector: Vector = codes.astype(np.float32) * np.float32(scale)
     return vector
 
 

@@ -333,3 +333,41 @@ def test_concurrent_writers_and_readers_on_one_store(store: ChromaStore) -> None
     assert sorted(index_ids) == sorted(store.collection.get(include=[])["ids"])
     hits = store.query("worker 1 step 0 item 0", k=60)
     assert "w1-0-0" not in {h.id for h in hits}
+
+
+@pytest.mark.parametrize("rescore", ["int8", "float"])
+def test_int8_in_memory_rescoring_reads_only_the_hits_from_chroma(
+    new_store: Callable[..., ChromaStore], rescore: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = new_store(int8_in_memory=True)
+    s.add(IDS, documents=DOCS, metadatas=METAS)
+    embedder = HashEmbedder(dim=64)
+    query = embedder.embed_query("documents about dogs")
+    exact = embedder.embed_documents(DOCS) @ query
+    fetched: list[int] = []
+    hits_of = s._hits
+
+    def spy(ids: list[str], k: int, **kwargs: Any) -> list[Any]:
+        fetched.append(len(ids))
+        return hits_of(ids, k, **kwargs)
+
+    monkeypatch.setattr(s, "_hits", spy)
+    hits = s.query(query, k=4, oversample=2, funnel=5, rescore=rescore)  # type: ignore[arg-type]
+    assert [h.id for h in hits] == [IDS[i] for i in np.argsort(-exact)[:4]]
+    assert all(h.score == pytest.approx(float(exact[IDS.index(h.id)]), abs=2e-3) for h in hits)
+    # int8 rescoring scores all 40 candidates in memory and fetches the 4 hits; float
+    # rescoring narrows to 8 by int8 first.
+    assert fetched == ([4] if rescore == "int8" else [8])
+    assert s._fresh_index().nbytes() == 40 * 8 + 40 * 64  # codes + int8 rows
+
+
+def test_int8_in_memory_follows_deletes_and_rebuilds(new_store: Callable[..., ChromaStore]) -> None:
+    s = new_store(int8_in_memory=True)
+    s.add(IDS, documents=DOCS)
+    s.query("warm", k=1)
+    s.delete(["d3"])
+    s.add(["d5"], documents=["brand new text"])
+    for _ in range(2):
+        assert s.query("brand new text", k=1, rescore="int8")[0].id == "d5"
+        assert "d3" not in {h.id for h in s.query(DOCS[3], k=40, rescore="int8")}
+        s._index = None  # the second pass rebuilds the index from Chroma alone
