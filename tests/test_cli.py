@@ -125,7 +125,9 @@ def test_eval_rotates_and_reduces_inside_the_store(
 ) -> None:
     data = write_beir(tmp_path / "beir")
     base = ["eval", str(data), "--model", str(tiny_model_dir), "--json", "--search", "binary"]
-    status, out, _ = run(capsys, *base, "--rescore", "int8", "--rotate", "pca", "--dim", "4")
+    status, out, _ = run(
+        capsys, *base, "--rescore", "int8", "--int8-in-memory", "--rotate", "pca", "--dim", "4"
+    )
     report = json.loads(out)
     assert status == 0 and report["recall@100"] == 1.0
     assert report["model"]["dim"] == 32  # the embedder ran at full size; the store cut to 4

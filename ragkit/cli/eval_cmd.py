@@ -49,6 +49,11 @@ def register(commands: Any) -> None:
         "--code-dim", type=int, default=None, help="Matryoshka dimension of binary codes"
     )
     parser.add_argument(
+        "--int8-in-memory",
+        action="store_true",
+        help="hold int8 vectors beside the codes and rescore in memory",
+    )
+    parser.add_argument(
         "--rotate",
         choices=["pca"],
         default=None,
@@ -83,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
             rotate=args.rotate,
             whiten=args.whiten,
             funnel=args.funnel,
+            int8_in_memory=args.int8_in_memory,
         )
     result = evaluate_embedder(args.dataset, embedder, split=args.split, store=store)
     if args.json:

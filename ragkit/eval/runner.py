@@ -141,6 +141,7 @@ class StoreOptions:
         rescore: ``"float"``, ``"asymmetric"`` or ``"none"``.
         oversample: Candidates rescored per result.
         funnel: Hamming candidates per rescored one (narrowed by the asymmetric estimate).
+        int8_in_memory: Hold int8 vectors beside the codes and rescore in memory.
         code_dim: Matryoshka dimension of the binary codes.
         dim: Dimension of the vectors the store keeps (after ``rotate``).
         rotate: ``"pca"`` to fit a rotation on the corpus in the store.
@@ -155,6 +156,7 @@ class StoreOptions:
     rotate: Literal["pca"] | None = None
     whiten: float | None = None
     funnel: int = 2
+    int8_in_memory: bool = False
 
 
 def _search_through_store(
@@ -179,6 +181,7 @@ def _search_through_store(
         rescore=options.rescore,
         oversample=options.oversample,
         funnel=options.funnel,
+        int8_in_memory=options.int8_in_memory,
         code_dim=options.code_dim,
         dim=options.dim,
         rotate=options.rotate,
