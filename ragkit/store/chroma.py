@@ -33,9 +33,10 @@ from ragkit.embed.pooling import l2_normalize
 from ragkit.errors import ConfigError, EmbedderMismatchError, InputError, StoreError
 from ragkit.store._lock import acquire_folder, release_folder
 from ragkit.store.base import Hit
-from ragkit.store.codes import pack_signs
+from ragkit.store.codes import pack_signs, sign_factors
 from ragkit.store.fields import (
     CODE_KEY,
+    FACTOR_KEY,
     INT8_KEY,
     decode_code,
     decode_int8,
@@ -48,7 +49,6 @@ from ragkit.store.filters import validate_where, validate_where_document
 from ragkit.store.index import BinaryIndex
 from ragkit.store.layout import LayoutRequest, Rotate, StoreLayout, load_layout
 from ragkit.store.records import chunked, validate_records
-from ragkit.store.sign_stats import SignStats
 from ragkit.types import Matrix, Vector
 
 __all__ = ["ChromaStore", "RescoreMode", "SearchMode"]
@@ -60,7 +60,6 @@ RescoreMode = Literal["float", "int8", "asymmetric", "none"]
 
 _FINGERPRINT_KEY = "ragkit:fingerprint"
 _GENERATION_KEY = "ragkit:generation"
-_SIGN_STATS_KEY = "ragkit:sign_stats"
 _PAGE = 5_000
 
 
@@ -156,7 +155,6 @@ class ChromaStore:
             self._lock = threading.RLock()
             self._index: BinaryIndex | None = None
             self._seen_generation: int | None = None
-            self._sign_stats: SignStats | None = None
             self.layout: StoreLayout | None = None
             self._check_fingerprint(reembed)
             self._load_layout(self._meta())
@@ -234,12 +232,6 @@ class ChromaStore:
         self._modify({**(changes or {}), _GENERATION_KEY: generation})
         self._seen_generation = generation
 
-    def _stats_from(self, meta: Mapping[str, Any], layout: StoreLayout) -> SignStats:
-        text = meta.get(_SIGN_STATS_KEY)
-        if isinstance(text, str):
-            return SignStats.decode(text, layout.code_dim)
-        return SignStats.empty(layout.code_dim)
-
     # -- writing -------------------------------------------------------------------------------
 
     def add(
@@ -298,9 +290,10 @@ class ChromaStore:
             code_input = layout.code_input(vectors)
             stored = layout.stored(vectors)
             int8_rows = quantize_rows(stored)[0] if self.int8_in_memory else None
+            codes, factors = pack_signs(code_input), sign_factors(code_input)
             fields = [
-                {CODE_KEY: encode_code(code), INT8_KEY: copy}
-                for code, copy in zip(pack_signs(code_input), encode_int8(stored), strict=True)
+                {CODE_KEY: encode_code(code), FACTOR_KEY: float(factor), INT8_KEY: copy}
+                for code, factor, copy in zip(codes, factors, encode_int8(stored), strict=True)
             ]
             users = metadatas or [None] * len(ids)
             for part in chunked(len(ids), self.client.get_max_batch_size()):
@@ -312,12 +305,9 @@ class ChromaStore:
                     metadatas=self._replacing(ids[part], metas),
                 )
             self.layout = layout
-            stats = self._stats_from(meta, layout).add(code_input)
-            changes[_SIGN_STATS_KEY] = stats.encode()
-            self._sign_stats = stats
             self._bump_generation(changes)
             if self._index is not None:
-                self._index.upsert(ids, pack_signs(code_input), int8_rows)
+                self._index.upsert(ids, codes, factors, int8_rows)
 
     def _replacing(self, ids: list[str], metas: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Metadata that replaces what the ids hold, rather than merging into it.
@@ -517,8 +507,7 @@ class ChromaStore:
                     [ids[i] for i in best], k, scores=[float(estimates[i]) for i in best]
                 )
         else:
-            stats = self._sign_stats or SignStats.empty(layout.code_dim)
-            estimates = stats.scores(code_query[0], index.codes_of(ids))
+            estimates = index.estimates(ids, l2_normalize(code_query)[0])
             if rescore == "asymmetric":
                 return self._hits(ids, k, scores=[float(v) for v in estimates])
         if len(ids) > k * oversample:  # the funnel: keep the best estimates for rescoring
@@ -568,10 +557,9 @@ class ChromaStore:
             generation = meta.get(_GENERATION_KEY)
             stale = self._index is None or generation != self._seen_generation
             if stale:
-                layout = self._load_layout(meta)
+                self._load_layout(meta)
                 self._index = self._rebuild_index()
                 self._seen_generation = generation
-                self._sign_stats = self._stats_from(meta, layout) if layout else None
             assert self._index is not None
             return self._index
 
@@ -585,8 +573,7 @@ class ChromaStore:
         int8_dim = layout.dim if self.int8_in_memory and layout is not None else None
         index = BinaryIndex(code_dim, int8_dim=int8_dim)
         all_ids: list[str] = []
-        all_codes = []
-        all_int8 = []
+        all_codes, all_factors, all_int8 = [], [], []
         offset = 0
         while True:
             page = self.collection.get(include=["metadatas"], limit=_PAGE, offset=offset)
@@ -601,6 +588,7 @@ class ChromaStore:
                     )
                 all_ids.append(record_id)
                 all_codes.append(decode_code(text, index.words))
+                all_factors.append(_factor_of(record_id, meta))
                 if int8_dim is not None:
                     all_int8.append(decode_int8_parts(_int8_of(meta), int8_dim)[0])
             offset += len(page["ids"])
@@ -608,7 +596,7 @@ class ChromaStore:
         int8 = None
         if int8_dim is not None:
             int8 = np.vstack(all_int8) if all_int8 else np.zeros((0, int8_dim), dtype=np.int8)
-        index.replace_all(all_ids, codes, int8)
+        index.replace_all(all_ids, codes, np.array(all_factors, dtype=np.float32), int8)
         logger.debug(
             "Rebuilt binary index of %s: %d codes, %d bytes",
             self.collection.name,
@@ -622,6 +610,16 @@ def _is_async(client: Any) -> bool:
     from chromadb.api import AsyncClientAPI
 
     return isinstance(client, AsyncClientAPI)
+
+
+def _factor_of(record_id: str, meta: Mapping[str, Any]) -> float:
+    factor = meta.get(FACTOR_KEY)
+    if not isinstance(factor, (int, float)) or not 0 < factor <= 1.0001:
+        raise StoreError(
+            f"Record {record_id!r} has no valid {FACTOR_KEY!r} (written by an older ragkit?); "
+            "re-add it through ChromaStore."
+        )
+    return float(factor)
 
 
 def _int8_of(meta: Mapping[str, Any] | None) -> str:

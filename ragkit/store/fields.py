@@ -29,6 +29,7 @@ from ragkit.types import Matrix, Vector
 
 __all__ = [
     "CODE_KEY",
+    "FACTOR_KEY",
     "INT8_KEY",
     "decode_code",
     "decode_int8",
@@ -40,6 +41,9 @@ __all__ = [
 
 CODE_KEY = "ragkit:code"
 """Metadata field holding a record's packed sign code (base64 of little-endian uint64 words)."""
+
+FACTOR_KEY = "ragkit:sign_factor"
+"""Metadata field holding :func:`ragkit.store.codes.sign_factors` of the record's code input."""
 
 INT8_KEY = "ragkit:int8"
 """Metadata field holding a record's int8 vector (base64: float32 scale, then int8 codes)."""

@@ -6,7 +6,7 @@ of the same collection, embedded or server, can rebuild the index without re-emb
 Usage::
 
     index = BinaryIndex(dim=384)
-    index.upsert(["a", "b"], pack_signs(vectors))
+    index.upsert(["a", "b"], pack_signs(vectors), sign_factors(vectors))
     rows, distances = index.search(pack_signs(query[None, :]), k=10)
 """
 
@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from ragkit.errors import StoreError
-from ragkit.store.codes import Codes, code_words, hamming_top_k
+from ragkit.store.codes import Codes, asymmetric_scores, code_words, hamming_top_k
 
 __all__ = ["BinaryIndex"]
 
@@ -43,6 +44,7 @@ class BinaryIndex:
         self._ids: list[str] = []
         self._rows: dict[str, int] = {}
         self._codes: Codes = np.zeros((0, self.words), dtype=np.uint64, order="F")
+        self._factors = np.zeros(0, dtype=np.float16)  # sign_factors, 2 bytes a record
         self._int8: Int8Rows = np.zeros((0, int8_dim or 0), dtype=np.int8)
         self._lock = threading.RLock()
 
@@ -57,9 +59,15 @@ class BinaryIndex:
 
     def nbytes(self) -> int:
         """Memory held by the codes (and int8 vectors, if kept)."""
-        return int(self._codes.nbytes + self._int8.nbytes)
+        return int(self._codes.nbytes + self._factors.nbytes + self._int8.nbytes)
 
-    def replace_all(self, ids: Sequence[str], codes: Codes, int8: Int8Rows | None = None) -> None:
+    def replace_all(
+        self,
+        ids: Sequence[str],
+        codes: Codes,
+        factors: npt.NDArray[np.floating[Any]],
+        int8: Int8Rows | None = None,
+    ) -> None:
         """Replace the whole index (a rebuild from Chroma)."""
         with self._lock:
             self._ids = list(ids)
@@ -67,12 +75,19 @@ class BinaryIndex:
             self._codes = np.asfortranarray(
                 codes.reshape(len(self._ids), self.words), dtype=np.uint64
             )
+            self._factors = np.asarray(factors, dtype=np.float16).reshape(len(self._ids))
             if self.int8_dim is not None:
                 assert int8 is not None, "an int8 index needs int8 rows"
                 self._int8 = np.ascontiguousarray(int8.reshape(len(self._ids), self.int8_dim))
 
-    def upsert(self, ids: Sequence[str], codes: Codes, int8: Int8Rows | None = None) -> None:
-        """Add new ids and overwrite the codes (and int8 rows) of known ones."""
+    def upsert(
+        self,
+        ids: Sequence[str],
+        codes: Codes,
+        factors: npt.NDArray[np.floating[Any]],
+        int8: Int8Rows | None = None,
+    ) -> None:
+        """Add new ids and overwrite the codes, factors (and int8 rows) of known ones."""
         with self._lock:
             keep_int8 = self.int8_dim is not None
             assert int8 is not None or not keep_int8, "an int8 index needs int8 rows"
@@ -81,6 +96,7 @@ class BinaryIndex:
             if known:
                 rows, src = (list(x) for x in zip(*known, strict=True))
                 self._codes[rows] = codes[src]
+                self._factors[rows] = factors[src]
                 if int8 is not None and keep_int8:
                     self._int8[rows] = int8[src]
             if fresh:
@@ -89,6 +105,7 @@ class BinaryIndex:
                     self._ids.append(ids[i])
                     self._rows[ids[i]] = start + offset
                 self._codes = np.asfortranarray(np.vstack([self._codes, codes[fresh]]))
+                self._factors = np.concatenate([self._factors, factors[fresh].astype(np.float16)])
                 if int8 is not None and keep_int8:
                     self._int8 = np.vstack([self._int8, int8[fresh]])
 
@@ -100,7 +117,9 @@ class BinaryIndex:
                 return
             keep = [row for row in range(len(self._ids)) if row not in gone]
             int8 = self._int8[keep] if self.int8_dim is not None else None
-            self.replace_all([self._ids[row] for row in keep], self._codes[keep], int8)
+            self.replace_all(
+                [self._ids[row] for row in keep], self._codes[keep], self._factors[keep], int8
+            )
 
     def mask_for(self, allowed_ids: Sequence[str]) -> npt.NDArray[np.bool_]:
         """A row mask that is True exactly for ``allowed_ids``."""
@@ -118,10 +137,21 @@ class BinaryIndex:
             rows, distances = hamming_top_k(query_codes, self._codes, k, allowed=allowed)
             return [[self._ids[r] for r in row] for row in rows], distances
 
-    def codes_of(self, ids: Sequence[str]) -> Codes:
-        """The codes of ``ids`` (all must be present)."""
+    def estimates(
+        self, ids: Sequence[str], query: npt.NDArray[np.float32]
+    ) -> npt.NDArray[np.float32]:
+        """Estimated cosines of a unit ``query`` (``(dim,)``) with the records ``ids``.
+
+        From their codes and sign factors alone (:func:`ragkit.store.codes.sign_factors`).
+        """
         with self._lock:
-            return np.ascontiguousarray(self._codes[[self._rows[r] for r in ids]])
+            rows = [self._rows[r] for r in ids]
+            codes = np.ascontiguousarray(self._codes[rows])
+            factors = self._factors[rows].astype(np.float32)
+        scores: npt.NDArray[np.float32] = (
+            asymmetric_scores(query[None], codes, self.dim)[0] / factors
+        )
+        return scores
 
     def int8_cosines(
         self, ids: Sequence[str], query: npt.NDArray[np.float32]

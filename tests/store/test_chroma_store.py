@@ -297,13 +297,17 @@ def test_bad_store_options_are_a_clear_error(kwargs: dict[str, object], match: s
         ChromaStore("options", embedder=HashEmbedder(dim=8), **kwargs)  # type: ignore[arg-type]
 
 
-def test_asymmetric_scores_use_stats_written_by_another_client(
-    store: ChromaStore, second_client: Any
-) -> None:
-    other = ChromaStore(store.collection.name, embedder=HashEmbedder(dim=64), client=second_client)
-    hits = other.query(DOCS[6], k=3, rescore="asymmetric")
-    assert hits[0].id == "d6"
-    assert other._sign_stats is not None and other._sign_stats.counts.sum() == 40 * 64
+def test_asymmetric_scores_estimate_cosines_from_bits_alone(store: ChromaStore) -> None:
+    embedder = HashEmbedder(dim=64)
+    query = embedder.embed_query("documents about cats")
+    exact = embedder.embed_documents(DOCS) @ query
+    hits = store.query(query, k=40, rescore="asymmetric", oversample=1)  # every record
+    estimated = np.array([h.score for h in hits])
+    truth = np.array([exact[IDS.index(h.id)] for h in hits])
+    assert np.corrcoef(estimated, truth)[0, 1] > 0.6  # estimates from 64 bits, not cosines
+    assert IDS[int(np.argmax(exact))] in {h.id for h in hits[:5]}
+    stored = store.collection.get(ids=["d0"], include=["metadatas"])["metadatas"][0]
+    assert 0 < stored["ragkit:sign_factor"] <= 1
 
 
 def test_concurrent_writers_and_readers_on_one_store(store: ChromaStore) -> None:
@@ -358,7 +362,7 @@ def test_int8_in_memory_rescoring_reads_only_the_hits_from_chroma(
     # int8 rescoring scores all 40 candidates in memory and fetches the 4 hits; float
     # rescoring narrows to 8 by int8 first.
     assert fetched == ([4] if rescore == "int8" else [8])
-    assert s._fresh_index().nbytes() == 40 * 8 + 40 * 64  # codes + int8 rows
+    assert s._fresh_index().nbytes() == 40 * (8 + 2 + 64)  # codes, sign factors, int8 rows
 
 
 def test_int8_in_memory_follows_deletes_and_rebuilds(new_store: Callable[..., ChromaStore]) -> None:
