@@ -214,20 +214,26 @@ def test_upsert_replaces_metadata_instead_of_merging(store: ChromaStore) -> None
     assert hit.id == "d1" and hit.score == pytest.approx(1.0, abs=2e-3)
 
 
+def _count_fetched(store: ChromaStore, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record how many candidates each query reads from Chroma (its final fetch)."""
+    counts: list[int] = []
+    hits_of = store._hits
+
+    def spy(ids: list[str], k: int, **kwargs: Any) -> list[Any]:
+        counts.append(len(ids))
+        return hits_of(ids, k, **kwargs)
+
+    monkeypatch.setattr(store, "_hits", spy)
+    return counts
+
+
 def test_the_funnel_narrows_hamming_candidates_by_their_estimate(
     store: ChromaStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     embedder = HashEmbedder(dim=64)
     query = embedder.embed_query("a question")
     exact = embedder.embed_documents(DOCS) @ query
-    rescored: list[int] = []
-    hits_of = store._hits
-
-    def spy(ids: list[str], k: int, **kwargs: Any) -> list[Any]:
-        rescored.append(len(ids))
-        return hits_of(ids, k, **kwargs)
-
-    monkeypatch.setattr(store, "_hits", spy)
+    rescored = _count_fetched(store, monkeypatch)
     # The scan keeps 3 x 2 x 2 = 12 codes; the estimate passes 6 on to float rescoring.
     hits = store.query(query, k=3, oversample=2, funnel=2)
     assert rescored == [6] and len(hits) == 3
@@ -348,14 +354,7 @@ def test_int8_in_memory_rescoring_reads_only_the_hits_from_chroma(
     embedder = HashEmbedder(dim=64)
     query = embedder.embed_query("documents about dogs")
     exact = embedder.embed_documents(DOCS) @ query
-    fetched: list[int] = []
-    hits_of = s._hits
-
-    def spy(ids: list[str], k: int, **kwargs: Any) -> list[Any]:
-        fetched.append(len(ids))
-        return hits_of(ids, k, **kwargs)
-
-    monkeypatch.setattr(s, "_hits", spy)
+    fetched = _count_fetched(s, monkeypatch)
     hits = s.query(query, k=4, oversample=2, funnel=5, rescore=rescore)  # type: ignore[arg-type]
     assert [h.id for h in hits] == [IDS[i] for i in np.argsort(-exact)[:4]]
     assert all(h.score == pytest.approx(float(exact[IDS.index(h.id)]), abs=2e-3) for h in hits)
