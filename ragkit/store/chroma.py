@@ -245,7 +245,8 @@ class ChromaStore:
         """Insert or replace records (re-adding the same ids is idempotent).
 
         Documents are embedded with the store's embedder unless ``embeddings`` are given.
-        Everything is validated before anything is written.
+        A known id's metadata is replaced, not merged; without ``documents`` its stored text
+        stays. Everything is validated before anything is written.
 
         Raises:
             InputError: Bad ids, vectors, documents or metadata (the message names the index).
