@@ -408,3 +408,26 @@ def test_dequantized_rescoring_keeps_cosine_order_raw_codes_do_not() -> None:
     raw = overlap(queries @ codes.astype(np.float32).T)
     assert dequantized >= 0.9
     assert raw < dequantized - 0.3
+
+
+@pytest.mark.parametrize("threads", [2, 3, 4])
+@pytest.mark.parametrize("masked", [False, True])
+def test_threaded_scans_give_exactly_the_single_thread_answer(threads: int, masked: bool) -> None:
+    rng = np.random.default_rng(threads)
+    # 8 bits per code: many ties, so the merge's lower-row-first rule is exercised.
+    corpus = pack_signs(rng.standard_normal((5_000, 8)).astype(np.float32))
+    queries = pack_signs(rng.standard_normal((7, 8)).astype(np.float32))
+    allowed = rng.random(5_000) < 0.3 if masked else None
+    if masked:
+        allowed[: 5_000 // threads] = False  # a whole part with nothing allowed
+    for k in (1, 10, 300):
+        single = hamming_top_k(queries, corpus, k, allowed=allowed, threads=1)
+        split = hamming_top_k(queries, corpus, k, allowed=allowed, threads=threads)
+        np.testing.assert_array_equal(split[0], single[0])
+        np.testing.assert_array_equal(split[1], single[1])
+
+
+def test_threads_below_one_are_a_config_error() -> None:
+    codes = pack_signs(np.ones((4, 8), dtype=np.float32))
+    with pytest.raises(ConfigError, match="threads"):
+        hamming_top_k(codes, codes, 1, threads=0)
