@@ -68,6 +68,7 @@ def test_golden_values(real_model_dir: Path) -> None:
 
 @pytest.mark.real_data
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # embeds 5,183 documents: ~200 s fp32 on 2 cores, more on a busy machine
 @pytest.mark.parametrize(
     ("precision", "store", "low", "high"),
     [
