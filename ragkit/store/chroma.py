@@ -42,7 +42,7 @@ from ragkit.store.fields import (
     decode_int8,
     decode_int8_parts,
     encode_code,
-    encode_int8,
+    encode_int8_rows,
     quantize_rows,
 )
 from ragkit.store.filters import validate_where, validate_where_document
@@ -290,11 +290,13 @@ class ChromaStore:
                 changes |= layout.save(self.client)
             code_input = layout.code_input(vectors)
             stored = layout.stored(vectors)
-            int8_rows = quantize_rows(stored)[0] if self.int8_in_memory else None
+            int8_codes, int8_scales = quantize_rows(stored)
+            int8_rows = int8_codes if self.int8_in_memory else None
             codes, factors = pack_signs(code_input), sign_factors(code_input)
+            copies = encode_int8_rows(int8_codes, int8_scales)
             fields = [
                 {CODE_KEY: encode_code(code), FACTOR_KEY: float(factor), INT8_KEY: copy}
-                for code, factor, copy in zip(codes, factors, encode_int8(stored), strict=True)
+                for code, factor, copy in zip(codes, factors, copies, strict=True)
             ]
             users = metadatas or [None] * len(ids)
             for part in chunked(len(ids), self.client.get_max_batch_size()):

@@ -36,6 +36,7 @@ __all__ = [
     "decode_int8_parts",
     "encode_code",
     "encode_int8",
+    "encode_int8_rows",
     "quantize_rows",
 ]
 
@@ -82,7 +83,11 @@ def quantize_rows(vectors: Matrix) -> tuple[npt.NDArray[np.int8], Vector]:
 
 def encode_int8(vectors: Matrix) -> list[str]:
     """Each row as base64 of its float32 scale and its int8 codes (a zero row has scale 0)."""
-    codes, scales = quantize_rows(vectors)
+    return encode_int8_rows(*quantize_rows(vectors))
+
+
+def encode_int8_rows(codes: npt.NDArray[np.int8], scales: Vector) -> list[str]:
+    """:func:`encode_int8` of rows already quantized by :func:`quantize_rows`."""
     scale_bytes = scales.astype("<f4")
     return [
         base64.b64encode(scale_bytes[i : i + 1].tobytes() + codes[i].tobytes()).decode("ascii")
