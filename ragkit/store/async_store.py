@@ -22,7 +22,7 @@ import numpy as np
 
 from ragkit.errors import ConfigError
 from ragkit.store.base import Hit
-from ragkit.store.chroma import ChromaStore
+from ragkit.store.chroma import ChromaStore, is_async_client
 from ragkit.types import Matrix
 
 __all__ = ["AsyncChromaStore"]
@@ -47,7 +47,7 @@ class AsyncChromaStore:
                 or None with ``path=`` for a persistent folder.
             **options: Any :class:`ChromaStore` option (``embedder``, ``path``, ``search``...).
         """
-        if _is_async_client(client):
+        if is_async_client(client):
             client = await asyncio.to_thread(_blocking_twin, client)
         store = await asyncio.to_thread(ChromaStore, name, client=client, **options)
         return cls(store)
@@ -96,12 +96,6 @@ class AsyncChromaStore:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
-
-
-def _is_async_client(client: Any) -> bool:
-    from chromadb.api import AsyncClientAPI
-
-    return isinstance(client, AsyncClientAPI)
 
 
 def _blocking_twin(client: Any) -> Any:

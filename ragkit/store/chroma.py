@@ -133,7 +133,7 @@ class ChromaStore:
         self.oversample, self.funnel = oversample, funnel
         self.int8_in_memory = int8_in_memory
         self._lock_key: str | None = None
-        if client is not None and _is_async(client):
+        if client is not None and is_async_client(client):
             raise ConfigError(
                 "ChromaStore takes a blocking Chroma client; for chromadb.AsyncHttpClient use "
                 "`await AsyncChromaStore.open(name, client=async_client, ...)`."
@@ -609,7 +609,8 @@ class ChromaStore:
         return index
 
 
-def _is_async(client: Any) -> bool:
+def is_async_client(client: Any) -> bool:
+    """Whether ``client`` is one of Chroma's asyncio clients."""
     from chromadb.api import AsyncClientAPI
 
     return isinstance(client, AsyncClientAPI)
