@@ -47,6 +47,13 @@ class RagkitSettings(BaseSettings):
         default_factory=_default_cache_dir,
         description="Where downloaded and quantized models are kept.",
     )
+    index_dir: Path | None = Field(
+        default=None,
+        description=(
+            "Folder for the binary index's memory-mapped temporary files "
+            "(default: <cache_dir>/index)."
+        ),
+    )
     offline: bool = Field(
         default=False,
         validation_alias=AliasChoices("RAGKIT_OFFLINE", "HF_HUB_OFFLINE"),
@@ -78,6 +85,11 @@ class RagkitSettings(BaseSettings):
     @classmethod
     def _expand_cache_dir(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @property
+    def index_folder(self) -> Path:
+        """Where stores keep memory-mapped index files: ``index_dir``, or ``<cache_dir>/index``."""
+        return (self.index_dir or self.cache_dir / "index").expanduser()
 
 
 def get_settings() -> RagkitSettings:

@@ -126,7 +126,7 @@ def test_eval_rotates_and_reduces_inside_the_store(
     data = write_beir(tmp_path / "beir")
     base = ["eval", str(data), "--model", str(tiny_model_dir), "--json", "--search", "binary"]
     status, out, _ = run(
-        capsys, *base, "--rescore", "int8", "--int8-in-memory", "--rotate", "pca", "--dim", "4"
+        capsys, *base, "--rescore", "int8", "--candidates", "50", "--rotate", "pca", "--dim", "4"
     )
     report = json.loads(out)
     assert status == 0 and report["recall@100"] == 1.0

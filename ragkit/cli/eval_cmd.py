@@ -49,9 +49,17 @@ def register(commands: Any) -> None:
         "--code-dim", type=int, default=None, help="Matryoshka dimension of binary codes"
     )
     parser.add_argument(
-        "--int8-in-memory",
-        action="store_true",
-        help="hold int8 vectors beside the codes and rescore in memory",
+        "--no-int8-rows",
+        dest="int8_rows",
+        action="store_false",
+        help="keep no int8 vectors in the index: rank candidates by the asymmetric estimate",
+    )
+    parser.add_argument(
+        "--candidates",
+        type=int,
+        default=None,
+        help="Hamming candidates ranked by int8 cosine (default: max(k x oversample x funnel, "
+        "1%% of the records))",
     )
     parser.add_argument(
         "--rotate",
@@ -88,7 +96,8 @@ def run(args: argparse.Namespace) -> int:
             rotate=args.rotate,
             whiten=args.whiten,
             funnel=args.funnel,
-            int8_in_memory=args.int8_in_memory,
+            int8_rows=args.int8_rows,
+            candidates=args.candidates,
         )
     result = evaluate_embedder(args.dataset, embedder, split=args.split, store=store)
     if args.json:

@@ -141,7 +141,8 @@ class StoreOptions:
         rescore: ``"float"``, ``"asymmetric"`` or ``"none"``.
         oversample: Candidates rescored per result.
         funnel: Hamming candidates per rescored one (narrowed by the asymmetric estimate).
-        int8_in_memory: Hold int8 vectors beside the codes and rescore in memory.
+        int8_rows: Keep int8 vectors in the index to rank wide candidate lists.
+        candidates: Hamming candidates ranked by int8 cosine (the store's default if None).
         code_dim: Matryoshka dimension of the binary codes.
         dim: Dimension of the vectors the store keeps (after ``rotate``).
         rotate: ``"pca"`` to fit a rotation on the corpus in the store.
@@ -156,7 +157,8 @@ class StoreOptions:
     rotate: Literal["pca"] | None = None
     whiten: float | None = None
     funnel: int = 2
-    int8_in_memory: bool = False
+    int8_rows: bool = True
+    candidates: int | None = None
 
 
 def _search_through_store(
@@ -181,7 +183,8 @@ def _search_through_store(
         rescore=options.rescore,
         oversample=options.oversample,
         funnel=options.funnel,
-        int8_in_memory=options.int8_in_memory,
+        int8_rows=options.int8_rows,
+        candidates=options.candidates,
         code_dim=options.code_dim,
         dim=options.dim,
         rotate=options.rotate,

@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ragkit.config import get_settings
 from ragkit.embed.base import Embedder
 from ragkit.embed.pooling import l2_normalize
 from ragkit.errors import ConfigError, EmbedderMismatchError, InputError, StoreError
@@ -46,7 +47,7 @@ from ragkit.store.fields import (
     quantize_rows,
 )
 from ragkit.store.filters import validate_where, validate_where_document
-from ragkit.store.index import BinaryIndex
+from ragkit.store.index import BinaryIndex, RankBy
 from ragkit.store.layout import LayoutRequest, Rotate, StoreLayout, load_layout
 from ragkit.store.records import chunked, validate_records
 from ragkit.types import Matrix, Vector
@@ -91,9 +92,18 @@ class ChromaStore:
             Matryoshka), or a fitted :class:`~ragkit.store.rotation.PcaRotation`.
         whiten: With a rotation, divide each axis by its variance to this power
             (default 0.1; 0 is a pure rotation).
-        int8_in_memory: Also hold every record's int8 vector in memory (``dim`` bytes a
-            record: 4x smaller than float32, 8x larger than the codes), so rescoring reads
-            nothing from Chroma but the final hits, and wide candidate lists cost little.
+        int8_rows: Keep every record's int8 vector in the index (``dim`` bytes a record), so
+            the Hamming candidates are ranked by a near-exact cosine before the best
+            ``k * oversample`` are rescored; wide candidate lists then cost little and reach
+            high recall on large stores. Off: candidates are ranked by the asymmetric estimate.
+        candidates: Hamming candidates per query when the index keeps int8 vectors (default:
+            ``max(k * oversample * funnel, 1% of the records)``: recall@10 0.99 at 1M
+            vectors in docs/benchmarks.md); ignored without int8 rows.
+        memory_map: Keep the index's ids and int8 vectors in memory-mapped temporary files
+            (paged in on demand, gone with the process), so only the codes (50 bytes a 384-bit
+            record) stay resident; False keeps everything in RAM.
+        index_dir: Folder for those files (default: ``RAGKIT_INDEX_DIR``, or
+            ``<cache_dir>/index``).
         reembed: If the collection was built with another embedder, re-embed its documents
             instead of raising :class:`EmbedderMismatchError`.
 
@@ -119,19 +129,25 @@ class ChromaStore:
         code_dim: int | None = None,
         rotate: Rotate = None,
         whiten: float | None = None,
-        int8_in_memory: bool = False,
+        int8_rows: bool = True,
+        candidates: int | None = None,
+        memory_map: bool = True,
+        index_dir: str | Path | None = None,
         reembed: bool = False,
     ) -> None:
         import chromadb
         from chromadb.config import Settings
 
-        _check_modes(search, rescore, oversample, funnel)
+        _check_modes(search, rescore, oversample, funnel, candidates)
         _check_name(name)
         self._request = LayoutRequest(dim=dim, code_dim=code_dim, rotate=rotate, whiten=whiten)
         self.embedder = embedder
         self.search, self.rescore = search, rescore
         self.oversample, self.funnel = oversample, funnel
-        self.int8_in_memory = int8_in_memory
+        self.int8_rows, self.candidates = int8_rows, candidates
+        self.index_dir: Path | None = None
+        if memory_map:
+            self.index_dir = Path(index_dir) if index_dir else get_settings().index_folder
         self._lock_key: str | None = None
         if client is not None and is_async_client(client):
             raise ConfigError(
@@ -291,7 +307,7 @@ class ChromaStore:
             code_input = layout.code_input(vectors)
             stored = layout.stored(vectors)
             int8_codes, int8_scales = quantize_rows(stored)
-            int8_rows = int8_codes if self.int8_in_memory else None
+            int8_rows = int8_codes if self.int8_rows else None
             codes, factors = pack_signs(code_input), sign_factors(code_input)
             copies = encode_int8_rows(int8_codes, int8_scales)
             fields = [
@@ -404,11 +420,12 @@ class ChromaStore:
         rescore: RescoreMode | None = None,
         oversample: int | None = None,
         funnel: int | None = None,
+        candidates: int | None = None,
     ) -> list[Hit]:
         """The ``k`` records most similar to ``query`` (text or vector), best first.
 
-        ``search``, ``rescore``, ``oversample`` and ``funnel`` override the store's settings
-        for this query.
+        ``search``, ``rescore``, ``oversample``, ``funnel`` and ``candidates`` override the
+        store's settings for this query.
 
         Raises:
             FilterError: A malformed filter.
@@ -419,7 +436,8 @@ class ChromaStore:
         search, rescore = search or self.search, rescore or self.rescore
         oversample = self.oversample if oversample is None else oversample
         funnel = self.funnel if funnel is None else funnel
-        _check_modes(search, rescore, oversample, funnel)
+        candidates = self.candidates if candidates is None else candidates
+        _check_modes(search, rescore, oversample, funnel, candidates)
         where_ok, doc_ok = validate_where(where), validate_where_document(where_document)
         vector = self._query_vector(query)
         layout = self.layout or self._load_layout(self._meta())
@@ -436,7 +454,7 @@ class ChromaStore:
         if len(index) == 0:
             return []
         return self._binary_query(
-            index, vector, layout, k, where_ok, doc_ok, rescore, oversample, funnel
+            index, vector, layout, k, where_ok, doc_ok, rescore, oversample, funnel, candidates
         )
 
     def _query_vector(self, query: str | Sequence[float] | np.ndarray[Any, Any]) -> Vector:
@@ -486,36 +504,40 @@ class ChromaStore:
         rescore: RescoreMode,
         oversample: int,
         funnel: int,
+        candidates: int | None,
     ) -> list[Hit]:
         allowed = None
         if where is not None or where_document is not None:
             allowed = index.mask_for(
                 self.collection.get(where=where, where_document=where_document, include=[])["ids"]
             )
-        code_query = layout.code_input(vector[None])
-        width = {"none": k, "asymmetric": k * oversample}.get(rescore, k * oversample * funnel)
-        candidates, distances = index.search(pack_signs(code_query), width, allowed=allowed)
-        ids, hamming = candidates[0], distances[0]
+        code_query = l2_normalize(layout.code_input(vector[None]))[0]
+        stored_query = layout.stored(vector[None])[0]
+        shortlist = k * oversample
+        by: RankBy
+        if rescore == "none":
+            width, shortlist, by = k, k, "hamming"
+        elif rescore == "asymmetric":
+            width, by = shortlist, "signs"
+        elif index.int8_dim is not None:
+            width = candidates or max(shortlist * funnel, _auto_candidates(len(index)))
+            by = "int8"
+            if rescore == "int8":
+                shortlist = k  # the index's int8 cosines are the final scores
+        else:
+            width, by = shortlist * funnel, "signs"
+        ids, scores = index.shortlist(
+            code_query,
+            stored_query,
+            width=max(width, shortlist),
+            keep=shortlist,
+            by=by,
+            allowed=allowed,
+        )
         if not ids:
             return []
-        if rescore == "none":
-            scores = [math.cos(math.pi * float(h) / layout.code_dim) for h in hamming]
-            return self._hits(ids, k, scores=scores)
-        stored_query = layout.stored(vector[None])[0]
-        if index.int8_dim is not None and rescore != "asymmetric":
-            estimates = index.int8_cosines(ids, stored_query)  # in memory, near-exact
-            if rescore == "int8":
-                best = np.lexsort((np.arange(len(ids)), -estimates))[:k]
-                return self._hits(
-                    [ids[i] for i in best], k, scores=[float(estimates[i]) for i in best]
-                )
-        else:
-            estimates = index.estimates(ids, l2_normalize(code_query)[0])
-            if rescore == "asymmetric":
-                return self._hits(ids, k, scores=[float(v) for v in estimates])
-        if len(ids) > k * oversample:  # the funnel: keep the best estimates for rescoring
-            best = np.lexsort((np.arange(len(ids)), -estimates))[: k * oversample]
-            ids = [ids[i] for i in sorted(best)]
+        if rescore in ("none", "asymmetric") or (by == "int8" and rescore == "int8"):
+            return self._hits(ids, k, scores=[float(v) for v in scores])  # final scores
         return self._hits(ids, k, rescore=rescore, query=stored_query)
 
     def _hits(
@@ -573,8 +595,8 @@ class ChromaStore:
                 f"Collection {self.collection.name!r} has no ragkit layout; add records through ChromaStore."
             )
         layout = self.layout
-        int8_dim = layout.dim if self.int8_in_memory and layout is not None else None
-        index = BinaryIndex(code_dim, int8_dim=int8_dim)
+        int8_dim = layout.dim if self.int8_rows and layout is not None else None
+        index = BinaryIndex(code_dim, int8_dim=int8_dim, directory=self.index_dir)
         all_ids: list[str] = []
         all_codes, all_factors, all_int8 = [], [], []
         offset = 0
@@ -651,13 +673,30 @@ def _check_name(name: str) -> None:
         )
 
 
-def _check_modes(search: str, rescore: str, oversample: int, funnel: int) -> None:
+def _auto_candidates(records: int) -> int:
+    """Hamming candidates ranked by int8 cosine when none are asked for: 1% of the records.
+
+    Sign bits rank near neighbours less well as a store grows, so a fixed share keeps recall
+    flat: 1% kept recall@10 vs exact float at 0.99-0.995 from 100k to 1M tiled SciFact
+    vectors (docs/benchmarks.md), for 4 MB of int8 rows read per query at 1M.
+    """
+    return math.ceil(records * _CANDIDATE_SHARE)
+
+
+_CANDIDATE_SHARE = 0.01
+
+
+def _check_modes(
+    search: str, rescore: str, oversample: int, funnel: int, candidates: int | None = None
+) -> None:
     if search not in ("float", "binary"):
         raise ConfigError(f"search must be 'float' or 'binary', got {search!r}.")
     if rescore not in ("float", "int8", "asymmetric", "none"):
         raise ConfigError(
             f"rescore must be 'float', 'int8', 'asymmetric' or 'none', got {rescore!r}."
         )
-    for name, value in (("oversample", oversample), ("funnel", funnel)):
+    for name, value in (("oversample", oversample), ("funnel", funnel), ("candidates", candidates)):
+        if name == "candidates" and value is None:
+            continue
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"{name} must be an integer of at least 1, got {value!r}.")

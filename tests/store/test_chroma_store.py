@@ -346,26 +346,32 @@ def test_concurrent_writers_and_readers_on_one_store(store: ChromaStore) -> None
 
 
 @pytest.mark.parametrize("rescore", ["int8", "float"])
-def test_int8_in_memory_rescoring_reads_only_the_hits_from_chroma(
+def test_int8_rows_in_the_index_mean_only_the_hits_are_read_from_chroma(
     new_store: Callable[..., ChromaStore], rescore: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    s = new_store(int8_in_memory=True)
+    s = new_store()
     s.add(IDS, documents=DOCS, metadatas=METAS)
     embedder = HashEmbedder(dim=64)
     query = embedder.embed_query("documents about dogs")
     exact = embedder.embed_documents(DOCS) @ query
     fetched = _count_fetched(s, monkeypatch)
-    hits = s.query(query, k=4, oversample=2, funnel=5, rescore=rescore)  # type: ignore[arg-type]
+    hits = s.query(query, k=4, oversample=2, candidates=40, rescore=rescore)  # type: ignore[arg-type]
     assert [h.id for h in hits] == [IDS[i] for i in np.argsort(-exact)[:4]]
     assert all(h.score == pytest.approx(float(exact[IDS.index(h.id)]), abs=2e-3) for h in hits)
     # int8 rescoring scores all 40 candidates in memory and fetches the 4 hits; float
     # rescoring narrows to 8 by int8 first.
     assert fetched == ([4] if rescore == "int8" else [8])
-    assert s._fresh_index().nbytes() == 40 * (8 + 2 + 64)  # codes, sign factors, int8 rows
+    index = s._fresh_index()
+    assert index.nbytes() == 40 * (8 + 2)  # codes and sign factors stay resident
+    id_bytes = sum(len(i) for i in IDS) + 40 * 8  # UTF-8 ids and their end offsets
+    assert index.mapped_nbytes() == 40 * 64 + id_bytes  # int8 rows and ids are mapped
 
 
-def test_int8_in_memory_follows_deletes_and_rebuilds(new_store: Callable[..., ChromaStore]) -> None:
-    s = new_store(int8_in_memory=True)
+@pytest.mark.parametrize("memory_map", [True, False])
+def test_int8_rows_follow_deletes_and_rebuilds(
+    new_store: Callable[..., ChromaStore], memory_map: bool
+) -> None:
+    s = new_store(memory_map=memory_map)
     s.add(IDS, documents=DOCS)
     s.query("warm", k=1)
     s.delete(["d3"])
