@@ -104,6 +104,24 @@ def tile(base: np.ndarray, n: int, *, noise: float, seed: int = 0) -> np.ndarray
     return out
 
 
+def gaussian_like(base: np.ndarray, n: int, *, seed: int = 0) -> np.ndarray:
+    """``n`` unit rows drawn from a Gaussian with ``base``'s mean and covariance.
+
+    Unlike :func:`tile`, no row has near-copies: a query's neighbours are spread over many
+    distinct points at close distances, the hard case for sign bits (and for HNSW).
+    """
+    rng = np.random.default_rng(seed)
+    mean = base.mean(axis=0)
+    factor = np.linalg.cholesky(np.cov(base, rowvar=False) + 1e-8 * np.eye(base.shape[1]))
+    factor = factor.astype(np.float32)
+    out = np.empty((n, base.shape[1]), dtype=np.float32)
+    for start in range(0, n, 65_536):
+        stop = min(n, start + 65_536)
+        draws = rng.standard_normal((stop - start, base.shape[1]), dtype=np.float32)
+        out[start:stop] = l2_normalize(draws @ factor.T + mean)
+    return out
+
+
 def synthetic(n: int, n_queries: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Unit vectors: a shared mean plus variance decaying over random directions."""
     rng = np.random.default_rng(seed)

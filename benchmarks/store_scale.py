@@ -1,30 +1,31 @@
-"""ChromaStore's binary path beside Chroma's own HNSW query: stages and process memory.
-
-A companion to ``store_vs_hnsw.py`` (same vectors, same interleaved timing) that adds what
-that one cannot see from inside one process: the binary query split into stages, and the
-memory a fresh process takes when Chroma loads its HNSW segment and when ragkit rebuilds
-its index.
+"""ChromaStore's binary path beside Chroma's own HNSW query, at 100k and 1M vectors.
 
 For each size N: a fresh persistent Chroma folder, N vectors added through ``ChromaStore``
 (ingest timed), exact float top-10 as ground truth (``ragkit.eval.exact_top_k``), then every
 query is answered by each method in turn (the order rotates per query, so machine noise hits
-all methods alike), one query at a time:
+all methods alike), one query at a time, through the store's real code path:
 
 * Chroma HNSW: ``store.query(v, k=10, search="float")`` (default cosine space, M, ef);
-* ragkit binary: ``search="binary"`` with ``rescore="float"`` at oversample 4 and 8 (with
-  the store's default funnel of 2, the scan keeps 80 or 160 candidates and 40 or 80 are read
-  from Chroma), ``rescore="asymmetric"`` (oversample 4) and ``rescore="none"``;
-* the exact Hamming scan alone (``hamming_top_k`` over the index's codes), and ragkit's
-  binary query split into stages timed from outside (Chroma metadata read, scan, fetch).
+* ragkit's default: Hamming candidates (1% of the records, at least k x 4 x 2) ranked by
+  the index's memory-mapped int8 rows, the best 40 rescored with Chroma's float vectors;
+  the same with ``rescore="int8"`` (no float vectors read), with 0.5% and 2% candidates;
+* ragkit without int8 rows in the index (``int8_rows=False``): 80 Hamming candidates
+  narrowed by the asymmetric estimate to 40 float-rescored; ``rescore="asymmetric"`` and
+  ``rescore="none"``;
+* the exact Hamming scan alone, and the default query split into stages timed from outside
+  (Chroma metadata read, scan + int8 ranking, Chroma fetch of the 40 float vectors).
 
-Memory: the hot binary index (codes, and the whole index with its id list and dict, measured
-with tracemalloc around a rebuild from Chroma) against float32; Chroma's HNSW as the RSS
-growth of a fresh process on Chroma's first read (which loads the HNSW segment), then on the
-first float or binary query, and the HNSW files on disk.
+Memory: the index's resident part (codes and sign factors, ``BinaryIndex.nbytes()``; and
+tracemalloc over a rebuild from Chroma) and its memory-mapped part (ids, int8 rows) against
+float32; Chroma's HNSW as the RSS growth of a fresh process on Chroma's first read (which
+loads the HNSW segment), then on the first float or binary query (anonymous and file-backed
+RSS apart), and the HNSW files on disk.
 
-Vectors: with RAGKIT_TEST_MODEL_DIR and RAGKIT_TEST_SCIFACT_DIR set, SciFact embedded with
-all-MiniLM-L6-v2 (int8) and tiled with Gaussian noise to N rows, as ``binary_scan.py`` builds
-them; the queries are SciFact's 300 test queries. Otherwise ``binary_scan.synthetic()``.
+Vectors (``--data``): ``tile`` = SciFact embedded with all-MiniLM-L6-v2 (int8), tiled with
+Gaussian noise to N rows (about 9 of each query's exact top 10 are noisy copies of one
+document); ``gauss`` = N draws from a Gaussian with SciFact's mean and covariance (no copies:
+the hard case). Both need RAGKIT_TEST_MODEL_DIR and RAGKIT_TEST_SCIFACT_DIR; without them,
+``binary_scan.synthetic()``. The queries are SciFact's test queries.
 
     RAGKIT_TEST_MODEL_DIR=../shared/models/all-MiniLM-L6-v2 \\
     RAGKIT_TEST_SCIFACT_DIR=../shared/datasets/scifact \\
@@ -92,14 +93,25 @@ def rss_mib() -> float:
     return float("nan")
 
 
-def open_store(folder: Path) -> ChromaStore:
+def open_store(folder: Path, **options: Any) -> ChromaStore:
     import chromadb
     from chromadb.config import Settings
 
     client = chromadb.PersistentClient(
         path=str(folder), settings=Settings(anonymized_telemetry=False)
     )
-    return ChromaStore(NAME, client=client, embedder=None)
+    index_dir = folder.parent / f"{folder.name}-index"
+    return ChromaStore(NAME, client=client, embedder=None, index_dir=index_dir, **options)
+
+
+def rss_parts() -> dict[str, float]:
+    """Anonymous and file-backed resident memory (MiB), from /proc/self/status."""
+    parts = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        key = line.split(":")[0]
+        if key in ("RssAnon", "RssFile", "RssShmem"):
+            parts[key] = int(line.split()[1]) / 1024
+    return parts
 
 
 def release(store: ChromaStore) -> None:
@@ -136,11 +148,11 @@ def run_probe(mode: str, folder: Path, query_file: Path) -> None:
     start = time.perf_counter()
     store.get(["0", "1"])  # Chroma's first read: it loads the collection's segments
     get_s = time.perf_counter() - start
-    before = rss_mib()
+    before, parts_before = rss_mib(), rss_parts()
     start = time.perf_counter()
     store.query(queries[0], k=K, search=mode)  # type: ignore[arg-type]
     first = time.perf_counter() - start
-    after = rss_mib()
+    after, parts_after = rss_mib(), rss_parts()
     start = time.perf_counter()
     store.query(queries[1], k=K, search=mode)  # type: ignore[arg-type]
     second = time.perf_counter() - start
@@ -149,6 +161,8 @@ def run_probe(mode: str, folder: Path, query_file: Path) -> None:
         "rss_get": before - opened,
         "get_s": get_s,
         "rss_growth": after - before,
+        "anon_growth": parts_after.get("RssAnon", 0) - parts_before.get("RssAnon", 0),
+        "file_growth": parts_after.get("RssFile", 0) - parts_before.get("RssFile", 0),
         "first_s": first,
         "second_s": second,
     }
@@ -158,14 +172,6 @@ def run_probe(mode: str, folder: Path, query_file: Path) -> None:
 def summary(ms: list[float]) -> tuple[float, float, float]:
     ordered = sorted(ms)
     return statistics.median(ordered), ordered[int(0.95 * (len(ordered) - 1))], statistics.fmean(ms)
-
-
-def index_python_bytes(index: Any) -> int:
-    """sys.getsizeof over the id list, its strings, the id→row dict and its ints, plus arrays."""
-    ids, rows = index._ids, index._rows
-    size = sys.getsizeof(ids) + sum(sys.getsizeof(i) for i in ids)
-    size += sys.getsizeof(rows) + sum(sys.getsizeof(r) for r in rows.values() if r > 256)
-    return size + int(index.nbytes())
 
 
 # -- one size ------------------------------------------------------------------------------
@@ -191,22 +197,28 @@ def ingest(store: ChromaStore, vectors: np.ndarray, batch: int) -> tuple[float, 
     return time.perf_counter() - start, last_rate
 
 
-def methods(store: ChromaStore) -> dict[str, Callable[[np.ndarray], list[str]]]:
-    def via(**options: Any) -> Callable[[np.ndarray], list[str]]:
-        return lambda v: [hit.id for hit in store.query(v, k=K, **options)]
+def methods(
+    store: ChromaStore, plain: ChromaStore, n: int
+) -> dict[str, Callable[[np.ndarray], list[str]]]:
+    """``plain`` is the same collection opened with ``int8_rows=False``."""
 
+    def via(on: ChromaStore, **options: Any) -> Callable[[np.ndarray], list[str]]:
+        return lambda v: [hit.id for hit in on.query(v, k=K, **options)]
+
+    share = f"{max(80, n // 100):,}"
     return {
-        HNSW: via(search="float"),
-        "ragkit: binary → rescore='float', oversample=4": via(
-            search="binary", rescore="float", oversample=4
+        HNSW: via(store, search="float"),
+        f"ragkit default: {share} candidates → int8 → float ×4": via(store),
+        f"ragkit: {share} candidates → int8 (rescore='int8')": via(store, rescore="int8"),
+        f"ragkit: {max(80, n // 200):,} candidates (0.5%) → int8 → float ×4": via(
+            store, candidates=max(80, n // 200)
         ),
-        "ragkit: binary → rescore='float', oversample=8": via(
-            search="binary", rescore="float", oversample=8
+        f"ragkit: {max(80, n // 50):,} candidates (2%) → int8 → float ×4": via(
+            store, candidates=max(80, n // 50)
         ),
-        "ragkit: binary → rescore='asymmetric', oversample=4": via(
-            search="binary", rescore="asymmetric", oversample=4
-        ),
-        "ragkit: binary, rescore='none'": via(search="binary", rescore="none"),
+        "ragkit, int8_rows=False: 80 → asymmetric → float ×4": via(plain),
+        "ragkit, int8_rows=False: binary ×4 → asymmetric": via(plain, rescore="asymmetric"),
+        "ragkit: binary, rescore='none'": via(plain, rescore="none"),
     }
 
 
@@ -255,21 +267,23 @@ def _run_size(
     start = time.perf_counter()
     index = store._fresh_index()
     rebuild = time.perf_counter() - start
-    codes, row_ids = index._codes, index._ids
+    plain = ChromaStore(NAME, client=store.client, embedder=None, int8_rows=False, memory_map=False)
+    plain_index = plain._fresh_index()
+    codes = index._codes.view()
     query_codes = pack_signs(queries)
     if len(query_codes) < BATCH:
         query_codes = np.resize(query_codes, (BATCH, query_codes.shape[1]))
 
-    table = methods(store)
-    width = 4 * store.funnel * K  # what oversample=4 scans (the funnel widens the scan)
-    scan_name = f"exact Hamming scan alone (top-{width}, single query)"
-    table[scan_name] = lambda v: [
-        row_ids[r] for r in hamming_top_k(pack_signs(v[None]), codes, width)[0][0][:K]
-    ]
+    table = methods(store, plain, n)
+    width = max(4 * store.funnel * K, -(-n // 100))  # the default query's candidates
+    scan_name = f"exact Hamming scan alone (top-{width:,}, single query)"
+    table[scan_name] = lambda v: index._ids.ids_at(
+        hamming_top_k(pack_signs(v[None]), codes, width)[0][0][:K]
+    )
     stage_ms: dict[str, list[float]] = {
         "query vector check + normalise": [],
         "_fresh_index(): Chroma metadata read": [],
-        f"Hamming scan, top-{width}": [],
+        f"index.shortlist: Hamming top-{width:,}, int8 ranking, best {4 * K}": [],
         f"Chroma get of {4 * K} records with float vectors": [],
         "whole query (same round)": [],
         "Chroma count() (not on the query path)": [],
@@ -281,11 +295,11 @@ def _run_size(
         marks.append(time.perf_counter())
         fresh = store._fresh_index()
         marks.append(time.perf_counter())
-        ids = fresh.search(pack_signs(vector[None]), width)[0][0]
+        ids, _ = fresh.shortlist(vector, vector, width=width, keep=4 * K, by="int8")
         marks.append(time.perf_counter())
-        store.collection.get(ids=ids[: 4 * K], include=["documents", "metadatas", "embeddings"])
+        store.collection.get(ids=ids, include=["documents", "metadatas", "embeddings"])
         marks.append(time.perf_counter())
-        hits = store.query(v, k=K, search="binary", rescore="float", oversample=4)
+        hits = store.query(v, k=K)
         marks.append(time.perf_counter())
         store.count()
         marks.append(time.perf_counter())
@@ -334,10 +348,11 @@ def _run_size(
         "ingest_s": seconds,
         "ingest_rate": n / seconds,
         "ingest_last_rate": last_rate,
-        "codes_bytes": int(codes.nbytes),
+        "codes_bytes": int(plain_index.nbytes()),
+        "resident_bytes": int(index.nbytes()),
+        "mapped_bytes": int(index.mapped_nbytes()),
         "index_traced_bytes": retained - base,
         "index_traced_peak": peak - base,
-        "index_getsizeof_bytes": index_python_bytes(index),
         "float_bytes": float_bytes,
         "rebuild_s": rebuild,
         "traced_rebuild_s": traced_rebuild,
@@ -369,29 +384,33 @@ def report(result: dict[str, Any]) -> None:
         f"| exact Hamming scan alone, batches of {BATCH} | {result['scan_batch_ms']:.2f} "
         "(per query) | | | | |\n"
     )
-    print("| ragkit binary query, oversample=4, by stage (same rounds) | p50 ms | mean ms |")
+    print("| ragkit default query, by stage (same rounds) | p50 ms | mean ms |")
     print("|---|---:|---:|")
     for name, (p50, _, mean) in result["stages"].items():
         print(f"| {name} | {p50:.2f} | {mean:.2f} |")
     print()
     fp, bp = result["float_probe"], result["binary_probe"]
-    codes = result["codes_bytes"]
-    traced = result["index_traced_bytes"]
+    codes, resident = result["codes_bytes"], result["resident_bytes"]
+    mapped, traced = result["mapped_bytes"], result["index_traced_bytes"]
     print("| memory | MiB | float32 ÷ this |")
     print("|---|---:|---:|")
     print(f"| float32 vectors ({n:,} × {DIM} × 4 B) | {float_mib:,.1f} | 1.0 |")
     print(
-        f"| ragkit hot index: codes (`nbytes()`) | {codes / mib:,.1f} | {float_mib * mib / codes:.1f} |"
+        f"| ragkit index, resident: codes + sign factors (`nbytes()`) | {resident / mib:,.1f} | "
+        f"{float_mib * mib / resident:.1f} |"
     )
     print(
-        f"| ragkit hot index: whole BinaryIndex, tracemalloc after a rebuild "
+        f"| ragkit index, resident: tracemalloc after a rebuild from Chroma "
         f"(peak during it {result['index_traced_peak'] / mib:,.0f} MiB) | {traced / mib:,.1f} | "
         f"{float_mib * mib / traced:.1f} |"
     )
     print(
-        f"| ragkit hot index: whole BinaryIndex, sys.getsizeof sum | "
-        f"{result['index_getsizeof_bytes'] / mib:,.1f} | "
-        f"{float_mib * mib / result['index_getsizeof_bytes']:.1f} |"
+        f"| ragkit index, memory-mapped files: ids + int8 rows (`mapped_nbytes()`) | "
+        f"{mapped / mib:,.1f} | {float_mib * mib / mapped:.1f} |"
+    )
+    print(
+        f"| ragkit index with int8_rows=False, memory_map=False: codes, factors, ids in RAM | "
+        f"{codes / mib:,.1f} | {float_mib * mib / codes:.1f} |"
     )
     print(
         f"| fresh process: RSS growth on Chroma's first read, a get() of 2 records "
@@ -403,8 +422,10 @@ def report(result: dict[str, Any]) -> None:
         f"{fp['rss_growth']:,.0f} | |"
     )
     print(
-        f"| fresh process: then the first binary query (index rebuild {bp['first_s']:.1f} s) | "
-        f"{bp['rss_growth']:,.0f} | {float_mib / bp['rss_growth']:.1f} |"
+        f"| fresh process: then the first binary query (index rebuild {bp['first_s']:.1f} s): "
+        f"RSS growth, of which anonymous {bp['anon_growth']:,.0f} and file-backed (the freshly "
+        f"written int8 rows, evictable) {bp['file_growth']:,.0f} | "
+        f"{bp['rss_growth']:,.0f} | {float_mib / max(bp['rss_growth'], 1e-9):.1f} |"
     )
     print(
         f"| Chroma HNSW segment files on disk | {result['hnsw_disk_mib']:,.0f} | {float_mib / result['hnsw_disk_mib']:.2f} |"
@@ -424,6 +445,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--cache", type=Path, default=None, help="SciFact embedding cache")
     parser.add_argument("--noise", type=float, default=0.5, help="tiling noise (× std)")
+    parser.add_argument("--data", choices=["tile", "gauss"], default="tile", help="vectors")
     parser.add_argument("--queries", type=int, default=None, help="use only the first Q queries")
     parser.add_argument("--warmup", type=int, default=10, help="queries run first, untimed")
     parser.add_argument("--batch", type=int, default=10_000, help="vectors per store.add call")
@@ -443,11 +465,15 @@ def main() -> None:
     real = vectors_from.scifact_embeddings(args.cache)
     if real is not None:
         docs, queries, _ = real
-        vectors = vectors_from.tile(docs, max(args.sizes), noise=args.noise)
-        source = (
-            f"SciFact ({len(docs):,} docs) embedded with all-MiniLM-L6-v2 int8, tiled with "
-            f"noise {args.noise}×std"
-        )
+        if args.data == "tile":
+            vectors = vectors_from.tile(docs, max(args.sizes), noise=args.noise)
+            source = (
+                f"SciFact ({len(docs):,} docs) embedded with all-MiniLM-L6-v2 int8, tiled with "
+                f"noise {args.noise}×std"
+            )
+        else:
+            vectors = vectors_from.gaussian_like(docs, max(args.sizes))
+            source = "Gaussian draws with the mean and covariance of SciFact's embeddings"
     else:
         vectors, queries = vectors_from.synthetic(max(args.sizes), 300)
         source = "synthetic anisotropic Gaussian vectors"

@@ -39,9 +39,9 @@ from ragkit.store.fields import (
     CODE_KEY,
     FACTOR_KEY,
     INT8_KEY,
-    decode_code,
+    decode_codes,
     decode_int8,
-    decode_int8_parts,
+    decode_int8_rows,
     encode_code,
     encode_int8_rows,
     quantize_rows,
@@ -597,31 +597,25 @@ class ChromaStore:
         layout = self.layout
         int8_dim = layout.dim if self.int8_rows and layout is not None else None
         index = BinaryIndex(code_dim, int8_dim=int8_dim, directory=self.index_dir)
-        all_ids: list[str] = []
-        all_codes, all_factors, all_int8 = [], [], []
         offset = 0
-        while True:
+        while True:  # page by page straight into the index: no full copy in Python objects
             page = self.collection.get(include=["metadatas"], limit=_PAGE, offset=offset)
             if not page["ids"]:
                 break
-            for record_id, meta in zip(page["ids"], page["metadatas"], strict=True):
-                text = (meta or {}).get(CODE_KEY)
-                if not isinstance(text, str):
-                    raise StoreError(
-                        f"Record {record_id!r} has no binary code; it was written without ragkit. "
-                        "Re-add it through ChromaStore."
-                    )
-                all_ids.append(record_id)
-                all_codes.append(decode_code(text, index.words))
-                all_factors.append(_factor_of(record_id, meta))
-                if int8_dim is not None:
-                    all_int8.append(decode_int8_parts(_int8_of(meta), int8_dim)[0])
+            metas = [meta or {} for meta in page["metadatas"]]
+            named = list(zip(page["ids"], metas, strict=True))
+            texts = [_code_of(record_id, meta) for record_id, meta in named]
+            factors = [_factor_of(record_id, meta) for record_id, meta in named]
+            int8 = None
+            if int8_dim is not None:
+                int8 = decode_int8_rows([_int8_of(meta) for meta in metas], int8_dim)
+            index.extend(  # Chroma's ids are unique: no lookups needed
+                page["ids"],
+                decode_codes(texts, index.words),
+                np.array(factors, dtype=np.float32),
+                int8,
+            )
             offset += len(page["ids"])
-        codes = np.vstack(all_codes) if all_codes else np.zeros((0, index.words), dtype=np.uint64)
-        int8 = None
-        if int8_dim is not None:
-            int8 = np.vstack(all_int8) if all_int8 else np.zeros((0, int8_dim), dtype=np.int8)
-        index.replace_all(all_ids, codes, np.array(all_factors, dtype=np.float32), int8)
         logger.debug(
             "Rebuilt binary index of %s: %d codes, %d bytes",
             self.collection.name,
@@ -636,6 +630,16 @@ def is_async_client(client: Any) -> bool:
     from chromadb.api import AsyncClientAPI
 
     return isinstance(client, AsyncClientAPI)
+
+
+def _code_of(record_id: str, meta: Mapping[str, Any]) -> str:
+    text = meta.get(CODE_KEY)
+    if not isinstance(text, str):
+        raise StoreError(
+            f"Record {record_id!r} has no binary code; it was written without ragkit. "
+            "Re-add it through ChromaStore."
+        )
+    return text
 
 
 def _factor_of(record_id: str, meta: Mapping[str, Any]) -> float:

@@ -34,6 +34,8 @@ __all__ = [
     "decode_code",
     "decode_int8",
     "decode_int8_parts",
+    "decode_int8_rows",
+    "decode_codes",
     "encode_code",
     "encode_int8",
     "encode_int8_rows",
@@ -70,6 +72,33 @@ def decode_code(text: str, words: int) -> Codes:
             "the collection mixes code sizes: rebuild it with ChromaStore(..., reembed=True)."
         )
     return np.frombuffer(raw, dtype="<u8").astype(np.uint64)
+
+
+def decode_codes(texts: list[str], words: int) -> Codes:
+    """Many :func:`encode_code` fields at once, as ``(len(texts), words)`` uint64.
+
+    Raises:
+        StoreError: One of them is not a code of ``words`` words (the first such is named).
+    """
+    raw = b"".join(_b64(text, CODE_KEY) for text in texts)
+    if len(raw) != len(texts) * words * 8:
+        for text in texts:
+            decode_code(text, words)  # raises, naming the size found
+    return np.frombuffer(raw, dtype="<u8").astype(np.uint64).reshape(len(texts), words)
+
+
+def decode_int8_rows(texts: list[str], dim: int) -> npt.NDArray[np.int8]:
+    """The int8 codes ``(len(texts), dim)`` of many :func:`encode_int8` fields (scales dropped).
+
+    Raises:
+        StoreError: One of them is not an int8 vector of ``dim`` values.
+    """
+    raw = b"".join(_b64(text, INT8_KEY) for text in texts)
+    if len(raw) != len(texts) * (4 + dim):
+        for text in texts:
+            decode_int8_parts(text, dim)  # raises, naming the size found
+    rows = np.frombuffer(raw, dtype=np.int8).reshape(len(texts), 4 + dim)
+    return np.ascontiguousarray(rows[:, 4:])
 
 
 def quantize_rows(vectors: Matrix) -> tuple[npt.NDArray[np.int8], Vector]:

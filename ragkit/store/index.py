@@ -125,6 +125,17 @@ class BinaryIndex:
                     int8[fresh] if int8 is not None else None,
                 )
 
+    def extend(
+        self,
+        ids: Sequence[str],
+        codes: Codes,
+        factors: npt.NDArray[np.floating[Any]],
+        int8: Int8Rows | None = None,
+    ) -> None:
+        """Append records whose ids are not in the index (a rebuild, page by page)."""
+        with self._lock:
+            self._append(ids, codes, factors, int8)
+
     def _append(
         self,
         ids: Sequence[str],
