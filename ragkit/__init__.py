@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ragkit._version import __version__
 from ragkit.catalog import ModelSpec, add_custom_model, get_model_spec, list_supported_models
+from ragkit.chunking import Chunk, MarkdownChunker, RecursiveChunker, TokenChunker, TokenCounter
 from ragkit.config import RagkitSettings, get_settings
 from ragkit.embed import Embedder, EmbedStats, HashEmbedder, TextEmbedder
 from ragkit.errors import (
@@ -22,6 +23,7 @@ from ragkit.errors import (
     EmbedderMismatchError,
     FilterError,
     InputError,
+    LoaderError,
     ModelError,
     ModelFileError,
     ModelGraphError,
@@ -34,24 +36,32 @@ from ragkit.errors import (
     RemoteNotFoundError,
     StoreError,
     StoreLockedError,
+    UndecodableFileError,
 )
+from ragkit.loaders import Document, FolderLoader, LoadFailure, load_file
 from ragkit.store import AsyncChromaStore, ChromaStore, Hit
 
 __all__ = [
     "AsyncChromaStore",
     "ChecksumError",
     "ChromaStore",
+    "Chunk",
     "ConfigError",
     "DatasetError",
     "DependencyError",
+    "Document",
     "DownloadError",
     "EmbedStats",
     "Embedder",
     "EmbedderMismatchError",
     "FilterError",
+    "FolderLoader",
     "HashEmbedder",
     "Hit",
     "InputError",
+    "LoadFailure",
+    "LoaderError",
+    "MarkdownChunker",
     "ModelError",
     "ModelFileError",
     "ModelGraphError",
@@ -62,14 +72,19 @@ __all__ = [
     "QuantizationError",
     "RagkitError",
     "RagkitSettings",
+    "RecursiveChunker",
     "RemoteAuthError",
     "RemoteNotFoundError",
     "StoreError",
     "StoreLockedError",
     "TextEmbedder",
+    "TokenChunker",
+    "TokenCounter",
+    "UndecodableFileError",
     "__version__",
     "add_custom_model",
     "get_model_spec",
     "get_settings",
     "list_supported_models",
+    "load_file",
 ]

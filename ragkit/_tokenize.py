@@ -66,6 +66,11 @@ class TextTokenizer:
         self.path = path
         self.max_tokens = max_tokens
 
+    @property
+    def tokenizer(self) -> Tokenizer:
+        """The underlying ``tokenizers.Tokenizer`` (truncating at the window; copy to change it)."""
+        return self._tokenizer
+
     def encode(self, texts: Sequence[str]) -> list[Encoding]:
         """Tokenise ``texts`` (special tokens added, truncated to the window, not padded)."""
         return self._tokenizer.encode_batch(list(texts), add_special_tokens=True)

@@ -19,6 +19,8 @@ One base class, so callers can catch everything ragkit means to raise::
     ├── QuantizationError                   building an int8 model failed
     ├── DatasetError (ValueError)           a BEIR data set folder is malformed
     ├── FilterError (ValueError)            a metadata or document filter is malformed
+    ├── LoaderError                         a file could not be loaded as a document (names it)
+    │   └── UndecodableFileError (ValueError) the bytes are not valid in the file's encoding
     └── StoreError                          the vector store cannot do what was asked
         ├── EmbedderMismatchError             the collection was built with another embedder
         └── StoreLockedError                  another process is writing the persistent store
@@ -35,6 +37,7 @@ __all__ = [
     "EmbedderMismatchError",
     "FilterError",
     "InputError",
+    "LoaderError",
     "ModelError",
     "ModelFileError",
     "ModelGraphError",
@@ -47,6 +50,7 @@ __all__ = [
     "RemoteNotFoundError",
     "StoreError",
     "StoreLockedError",
+    "UndecodableFileError",
 ]
 
 
@@ -116,6 +120,22 @@ class DatasetError(RagkitError, ValueError):
 
 class FilterError(RagkitError, ValueError):
     """A metadata (``where``) or document (``where_document``) filter is malformed."""
+
+
+class LoaderError(RagkitError):
+    """A file could not be loaded as a document; the message and ``path`` name the file.
+
+    Attributes:
+        path: The file that failed.
+    """
+
+    def __init__(self, message: str, *, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class UndecodableFileError(LoaderError, ValueError):
+    """A file's bytes are not valid in its encoding (UTF-8 unless one was given)."""
 
 
 class StoreError(RagkitError):

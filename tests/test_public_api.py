@@ -1,13 +1,22 @@
 from __future__ import annotations
 
 import ragkit
+import ragkit.chunking
 import ragkit.embed
 import ragkit.errors
 import ragkit.eval
+import ragkit.loaders
 
 
 def test_all_is_sorted_and_complete() -> None:
-    for module in (ragkit, ragkit.embed, ragkit.eval, ragkit.errors):
+    for module in (
+        ragkit,
+        ragkit.chunking,
+        ragkit.embed,
+        ragkit.eval,
+        ragkit.errors,
+        ragkit.loaders,
+    ):
         public = sorted(
             name
             for name in vars(module)

@@ -27,6 +27,7 @@ from ragkit._onnx import EncoderIO, create_session, inspect_encoder_io, resolve_
 from ragkit._resolve import ResolvedModel, resolve_model, resolve_spec
 from ragkit._tokenize import EncodedBatch, TextTokenizer, was_truncated
 from ragkit.catalog import ModelSpec
+from ragkit.chunking.counter import TokenCounter
 from ragkit.config import get_settings
 from ragkit.embed.base import EmbedStats, check_texts
 from ragkit.embed.pooling import l2_normalize, layer_norm, pool, truncate_dim
@@ -155,6 +156,18 @@ class TextEmbedder:
     def max_tokens(self) -> int:
         """The window in tokens, prompt and special tokens included."""
         return self.spec.max_tokens
+
+    def token_counter(self) -> TokenCounter:
+        """This model's tokenizer, window and document prompt, for chunkers (loads the model).
+
+        Chunks measured with it fit :meth:`embed_documents` untruncated.
+        """
+        _, tokenizer, _, _ = self._load()
+        return TokenCounter(
+            tokenizer.tokenizer,
+            max_tokens=self.spec.max_tokens,
+            prompt=self.spec.prompt_for("document"),
+        )
 
     def fingerprint(self) -> dict[str, Any]:
         """What determines the vectors; stores compare it to detect a mismatched embedder."""

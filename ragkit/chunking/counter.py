@@ -1,0 +1,104 @@
+"""TokenCounter: count tokens exactly as the embedder will see them (prompt and special tokens in).
+
+Usage::
+
+    from tokenizers import Tokenizer
+    from ragkit.chunking import TokenCounter
+
+    counter = TokenCounter(Tokenizer.from_file("tokenizer.json"), max_tokens=512, prompt="passage: ")
+    counter.count("Binary codes take 32x less memory.")  # [CLS] passage : binary ... [SEP]
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tokenizers import Tokenizer
+
+from ragkit.errors import ConfigError, InputError, ModelFileError
+
+__all__ = ["TokenCounter"]
+
+
+class TokenCounter:
+    """An embedder's tokenizer, window and document prompt, for counting and offsets.
+
+    The tokenizer is copied with padding and truncation turned off, so counts are never capped.
+
+    Args:
+        tokenizer: A ``tokenizers.Tokenizer`` (the model's ``tokenizer.json``).
+        max_tokens: The model's window, special tokens and prompt included.
+        prompt: The document prompt the embedder prepends to every text (``"passage: "``).
+
+    Raises:
+        ConfigError: ``max_tokens`` is not positive, or the prompt alone fills the window.
+    """
+
+    def __init__(self, tokenizer: Tokenizer, *, max_tokens: int, prompt: str = "") -> None:
+        if not isinstance(tokenizer, Tokenizer):
+            raise ConfigError(
+                f"tokenizer must be a tokenizers.Tokenizer, got {type(tokenizer).__name__}; "
+                "load one with Tokenizer.from_file('tokenizer.json') or pass an embedder."
+            )
+        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens <= 0:
+            raise ConfigError(f"max_tokens must be a positive int, got {max_tokens!r}.")
+        if not isinstance(prompt, str):
+            raise ConfigError(f"prompt must be a str, got {type(prompt).__name__}.")
+        copy = Tokenizer.from_str(tokenizer.to_str())
+        copy.no_padding()
+        copy.no_truncation()
+        self._tokenizer = copy
+        self.max_tokens = max_tokens
+        self.prompt = prompt
+        self.overhead = self.count("")
+        if self.overhead >= max_tokens:
+            raise ConfigError(
+                f"The prompt {prompt!r} and special tokens take {self.overhead} of the "
+                f"{max_tokens}-token window, leaving no room for text; use a larger max_tokens."
+            )
+
+    @classmethod
+    def from_file(cls, path: str | Path, *, max_tokens: int, prompt: str = "") -> TokenCounter:
+        """Load a ``tokenizer.json`` file.
+
+        Raises:
+            ModelFileError: The file is missing or not a valid tokenizer.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise ModelFileError(f"Tokenizer file not found: {path}.")
+        try:
+            tokenizer = Tokenizer.from_file(str(path))
+        except Exception as exc:  # tokenizers raises a bare Exception on malformed files
+            raise ModelFileError(f"Could not load tokenizer file {path}: {exc}.") from exc
+        return cls(tokenizer, max_tokens=max_tokens, prompt=prompt)
+
+    def replace(self, *, max_tokens: int | None = None, prompt: str | None = None) -> TokenCounter:
+        """A counter with the same tokenizer and another window or prompt."""
+        return TokenCounter(
+            self._tokenizer,
+            max_tokens=self.max_tokens if max_tokens is None else max_tokens,
+            prompt=self.prompt if prompt is None else prompt,
+        )
+
+    def count(self, text: str) -> int:
+        """Tokens the embedder feeds for ``text``: prompt and special tokens included."""
+        return len(self._tokenizer.encode(self.prompt + _check_str(text), add_special_tokens=True))
+
+    def fits(self, text: str) -> bool:
+        """Whether ``text`` (with the prompt) fits the window untruncated."""
+        return self.count(text) <= self.max_tokens
+
+    def offsets(self, text: str) -> list[tuple[int, int]]:
+        """Character spans of ``text``'s tokens (no prompt, no special tokens), in order."""
+        encoding = self._tokenizer.encode(_check_str(text), add_special_tokens=False)
+        return [(int(start), int(end)) for start, end in encoding.offsets]
+
+    def __repr__(self) -> str:
+        return f"TokenCounter(max_tokens={self.max_tokens}, prompt={self.prompt!r})"
+
+
+def _check_str(text: object) -> str:
+    if not isinstance(text, str):
+        raise InputError(f"text must be a str, got {type(text).__name__} ({text!r:.60}).")
+    return text
