@@ -63,6 +63,8 @@ class MarkdownChunker(RecursiveChunker):
     def _sections(self, text: str) -> list[Section]:
         return heading_sections(text, markdown_headings(text))
 
+    _hard_levels = 0  # sections are chunked apart already
+
     def _levels(self, doc: DocTokens) -> list[CutFinder]:
         blocks = doc.fenced_blocks
         return [

@@ -40,6 +40,8 @@ class RecursiveChunker(BaseChunker):
             heading path; :class:`MarkdownChunker` does).
     """
 
+    _hard_levels = 1  # headings: a chunk never holds the end of one section and part of the next
+
     def _levels(self, doc: DocTokens) -> list[CutFinder]:
         blocks = doc.fenced_blocks
         return [
@@ -51,7 +53,9 @@ class RecursiveChunker(BaseChunker):
         ]
 
     def _split(self, doc: DocTokens, section: Section, budget: Budget) -> Sequence[Span]:
-        return self._pack(doc, section.start, section.end, budget, self._levels(doc))
+        return self._pack(
+            doc, section.start, section.end, budget, self._levels(doc), self._hard_levels
+        )
 
     def _pack(
         self,
@@ -60,9 +64,11 @@ class RecursiveChunker(BaseChunker):
         end: int,
         budget: Budget,
         levels: Sequence[CutFinder],
+        hard: int,
     ) -> list[Span]:
         """Spans of ``[start, end)`` within ``budget.size`` tokens (estimated), cut at ``levels``.
 
+        No chunk straddles a cut of the first ``hard`` levels unless both sides fit whole.
         Counts of -1 mark spans the chunker still checks; token windows come checked.
         """
         if doc.count(start, end) <= budget.size:
@@ -71,28 +77,30 @@ class RecursiveChunker(BaseChunker):
             return self._windows(doc, start, end, budget)
         cuts = levels[0](doc.text, start, end)
         if not cuts:
-            return self._pack(doc, start, end, budget, levels[1:])
+            return self._pack(doc, start, end, budget, levels[1:], hard - 1)
         out: list[Span] = []
-        run: tuple[int, int] | None = None  # pieces packed so far
+        run: tuple[int, int] | None = None  # pieces packed so far, not yet emitted
         for a, b in zip([start, *cuts], [*cuts, end], strict=True):
-            if doc.count(a, b) > budget.size:
-                inner = self._pack(doc, a, b, budget, levels[1:])
-                # The pieces packed so far join the first inner span, and the last inner span
-                # takes the pieces after it, when they fit: no heading left alone in a chunk.
-                if run is not None and inner[0][2] < 0:
-                    if doc.count(run[0], inner[0][1]) <= budget.size:
-                        inner[0] = (run[0], inner[0][1], -1)
-                        run = None
-                if run is not None:
-                    out.append((run[0], run[1], -1))
-                run = (inner[-1][0], inner[-1][1]) if inner[-1][2] < 0 else None
-                out.extend(inner if run is None else inner[:-1])
-            elif run is not None and doc.count(run[0], b) <= budget.size:
-                run = (run[0], b)
-            else:
+            if doc.count(a, b) <= budget.size:
+                if run is not None and doc.count(run[0], b) <= budget.size:
+                    run = (run[0], b)
+                    continue
                 if run is not None:
                     out.append((run[0], run[1], -1))
                 run = (a, b)
+                continue
+            # Too long: cut it finer. Below the hard levels the pieces packed so far go in
+            # with it, and its last piece takes the pieces after it (no heading left alone).
+            soft = hard <= 0
+            if run is not None and not soft:
+                out.append((run[0], run[1], -1))
+            first = run[0] if run is not None and soft else a
+            inner = self._pack(doc, first, b, budget, levels[1:], hard - 1)
+            run = None
+            if soft and inner[-1][2] < 0:
+                run = (inner[-1][0], inner[-1][1])
+                inner = inner[:-1]
+            out.extend(inner)
         if run is not None:
             out.append((run[0], run[1], -1))
         return out
