@@ -121,7 +121,9 @@ class BaseChunker:
         chunk_size: Most tokens of chunk text (default: all the window leaves after the
             prompt, special tokens and header).
         header: Put a contextual header before each chunk's ``embed_text``: the ``"title"``,
-            the ``"headings"`` path, or ``"both"`` (offsets and ``text`` stay exact).
+            the ``"headings"`` path, or ``"both"``, joined with ``" > "`` (offsets and ``text``
+            stay exact). Outer headings are left out of a header that would take more than
+            half the room; a title that leaves no room raises.
 
     Raises:
         ConfigError: A bad ``chunk_size`` or ``header``, or ``chunk_size`` over the window.
@@ -226,19 +228,28 @@ class BaseChunker:
     # -- shared machinery ------------------------------------------------------------------
 
     def _budget(self, title: str | None, path: tuple[str, ...]) -> Budget:
-        parts: list[str] = []
+        titles: list[str] = []
         if self.header in ("title", "both") and title and title.strip():
-            parts.append(" ".join(title.split()))
+            titles.append(" ".join(title.split()))
+        headings: list[str] = []
         if self.header in ("headings", "both"):
-            parts.extend(" ".join(heading.split()) for heading in path if heading.strip())
-        header = " > ".join(parts) + "\n\n" if parts else ""
-        overhead = self.counter.count(header)
+            headings = [" ".join(h.split()) for h in path if h.strip()]
+        # Headings come from the document: drop the outermost ones while the header would
+        # take more than half of the room. The title is the caller's: it is kept or refused.
+        half = (self.counter.max_tokens - self.counter.overhead) // 2
+        while True:
+            parts = titles + headings
+            header = " > ".join(parts) + "\n\n" if parts else ""
+            overhead = self.counter.count(header)
+            if not headings or overhead - self.counter.overhead <= half:
+                break
+            headings = headings[1:]
         room = self.counter.max_tokens - overhead
         if room <= 0:
             raise InputError(
-                f"The contextual header {header.strip()!r:.80} takes {overhead} tokens with the "
-                f"prompt, filling the {self.counter.max_tokens}-token window; shorten the title "
-                "or headings, or pass header=None."
+                f"The title {header.strip()!r:.80} takes {overhead} tokens with the prompt, "
+                f"filling the {self.counter.max_tokens}-token window; shorten the title or "
+                "pass header=None or header='headings'."
             )
         size = min(self.chunk_size, room) if self.chunk_size else room
         if self.chunk_overlap >= size:
@@ -301,9 +312,10 @@ class BaseChunker:
                 break
             first = self._measure(doc, pos, pos + 1, budget)
             if first > budget.limit:
-                raise ConfigError(
-                    f"{doc.text[pos]!r} alone takes {first} tokens with the prompt and header, "
-                    f"over the limit of {budget.limit}; use a larger chunk_size."
+                raise InputError(
+                    f"{doc.text[pos]!r} (offset {pos}) alone takes {first - (budget.limit - budget.size)} "
+                    f"tokens, more than the {budget.size} the prompt and header leave; use a "
+                    "larger chunk_size, a shorter title, or no header."
                 )
             good, good_count, bad = pos + 1, first, end + 1
             while bad - good > 1:

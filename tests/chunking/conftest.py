@@ -58,9 +58,14 @@ def any_tokenizer(request: pytest.FixtureRequest) -> Tokenizer:
     return tokenizer
 
 
+_UNCAPPED: dict[int, tuple[Tokenizer, Tokenizer]] = {}
+
+
 def raw_count(tokenizer: Tokenizer, text: str) -> int:
     """Tokens of ``text`` with special tokens, counted independently of ragkit (no truncation)."""
-    copy = Tokenizer.from_str(tokenizer.to_str())
-    copy.no_truncation()
-    copy.no_padding()
-    return len(copy.encode(text, add_special_tokens=True).ids)
+    if id(tokenizer) not in _UNCAPPED:
+        copy = Tokenizer.from_str(tokenizer.to_str())
+        copy.no_truncation()
+        copy.no_padding()
+        _UNCAPPED[id(tokenizer)] = (tokenizer, copy)  # keeps the original alive: ids stay unique
+    return len(_UNCAPPED[id(tokenizer)][1].encode(text, add_special_tokens=True).ids)

@@ -85,8 +85,18 @@ def test_the_header_is_counted_against_the_window(wordpiece: Tokenizer) -> None:
     for chunk in chunks:
         assert chunk.embed_text.startswith("the claim of the science\n\n")
         assert chunk.token_count == raw_count(wordpiece, "passage: " + chunk.embed_text) <= 16
-    with pytest.raises(InputError, match="contextual header"):
-        chunker.chunk("# " + "the cat " * 8 + "\n\nsome text")
+    # A heading too long for the header (over half the room) is left out of embed_text...
+    long_heading = "# the cat and the dog\n\n## " + "the cat " * 8 + "\n\na dog."
+    for chunk in chunker.chunk(long_heading):
+        assert chunk.heading_path == ("the cat and the dog", ("the cat " * 8).strip())
+        assert chunk.embed_text == chunk.text and chunk.token_count <= 16
+    # ... outermost first: the inner heading stays when it fits.
+    for chunk in chunker.chunk("# " + "the cat " * 8 + "\n\n## a dog\n\nthe claim."):
+        assert chunk.embed_text == "a dog\n\n" + chunk.text and chunk.token_count <= 16
+    # ... but the caller's title is never cut: one that fills the window is refused.
+    titled = MarkdownChunker(wordpiece, max_tokens=16, prompt="passage: ", header="title")
+    with pytest.raises(InputError, match="filling the 16-token window"):
+        titled.chunk("some text", title="the cat " * 6)
 
 
 def test_a_code_block_stays_whole_when_it_fits(wordpiece: Tokenizer) -> None:
