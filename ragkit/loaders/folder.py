@@ -5,7 +5,7 @@ Usage::
     from ragkit import FolderLoader
 
     loader = FolderLoader("docs/")
-    for document in loader:  # lazily, in sorted path order
+    for document in loader:  # lazily: a folder's files by name, then its subfolders
         ...
     for failure in loader.failures:  # files that could not be loaded, with the reason
         print(failure.path, failure.error)
@@ -94,7 +94,8 @@ class LoadFailure:
 class FolderLoader:
     """Every supported file under a folder, as documents with ids relative to it.
 
-    Files load one at a time, in sorted path order, when iterated. A file that cannot be loaded
+    Files load one at a time when iterated: a folder's files in name order, then its
+    subfolders in name order. A file that cannot be loaded
     (undecodable, malformed, unreadable) is logged as a warning, added to :attr:`failures`, and
     skipped, and the rest still load; pass ``raise_on_error=True`` to stop at the first instead.
     A missing extra (``DependencyError``) always raises.
@@ -141,7 +142,7 @@ class FolderLoader:
         self.failures: list[LoadFailure] = []
 
     def files(self) -> Iterator[Path]:
-        """The files that will be loaded, in sorted order."""
+        """The files that will be loaded, in loading order."""
         if self.path.is_file():
             yield self.path
             return

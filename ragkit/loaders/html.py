@@ -58,12 +58,12 @@ def html_to_text(html: str, *, source: str = "<string>") -> tuple[str, str | Non
         soup = BeautifulSoup(html, "html.parser")
     except Exception as exc:  # the parser raises assorted errors on broken markup
         raise LoaderError(f"Cannot parse {source} as HTML: {exc}.", path=source) from exc
-    title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    title = " ".join(soup.title.get_text(" ").split()) if soup.title else ""
     for element in soup(list(_INVISIBLE)):
         element.decompose()
     if not title:
         first = soup.find("h1")
-        title = first.get_text(" ", strip=True) if first else ""
+        title = " ".join(first.get_text(" ").split()) if first else ""
     return _Writer().render(soup), title or None
 
 
