@@ -97,7 +97,7 @@ class RecursiveChunker(BaseChunker):
             first = run[0] if run is not None and soft else a
             inner = self._pack(doc, first, b, budget, levels[1:], hard - 1)
             run = None
-            if soft and inner[-1][2] < 0:
+            if soft and inner and inner[-1][2] < 0:
                 run = (inner[-1][0], inner[-1][1])
                 inner = inner[:-1]
             out.extend(inner)

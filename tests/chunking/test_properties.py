@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from tokenizers import Tokenizer
 
@@ -113,6 +113,7 @@ _SETTINGS = settings(
 @pytest.mark.parametrize("name", ["wordpiece", "byte_bpe"])
 @_SETTINGS
 @given(text=TEXTS, title=TITLES)
+@example(text=" \u3000\u30000", title=None)  # whitespace that byte-level BPE makes tokens of
 def test_chunks_fit_the_window_and_cover_the_text(
     request: pytest.FixtureRequest, name: str, text: str, title: str | None
 ) -> None:

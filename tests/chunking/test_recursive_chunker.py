@@ -71,3 +71,9 @@ def test_cjk_sentences_without_spaces(wordpiece: Tokenizer) -> None:
     chunks = _chunker(wordpiece, 10).chunk(text)
     assert all(c.text.endswith("。") for c in chunks) and len(chunks) == 3
     assert "".join(c.text for c in chunks) == text
+
+
+def test_whitespace_longer_than_the_budget(byte_bpe: Tokenizer) -> None:
+    text = "the cat" + " \u3000" * 30 + "the dog"  # byte-level BPE: tokens for whitespace
+    chunks = RecursiveChunker(byte_bpe, max_tokens=64, chunk_size=8).chunk(text)
+    assert [c.text for c in chunks] == ["the cat", "the dog"]
