@@ -4,7 +4,7 @@ One base class, so callers can catch everything ragkit means to raise::
 
     RagkitError
     ├── ConfigError (ValueError)            a setting or argument is invalid
-    ├── InputError (ValueError)             bad data passed to an embedder (names the index)
+    ├── InputError (ValueError)             bad data passed in (names the item)
     ├── DependencyError (ImportError)       an optional extra is not installed
     ├── ModelError
     │   ├── ModelNotFoundError (LookupError)  unknown model id (lists close matches)

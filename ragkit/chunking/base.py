@@ -21,6 +21,8 @@ from ragkit.errors import ConfigError, InputError
 
 __all__ = ["BaseChunker", "DocumentLike", "SupportsTokenCounter", "TokenizerSource"]
 
+_MAX_CHARS_PER_TOKEN = 4  # a longer section is cut from token offsets without a whole count
+
 Span = tuple[int, int, int]
 """``(start, end, token_count)`` of a checked chunk."""
 
@@ -186,7 +188,7 @@ class BaseChunker:
             raise InputError(f"title must be a str or None, got {type(title).__name__}.")
         if not text.strip():
             return []
-        doc = DocTokens(text, self.counter.offsets(text))
+        doc: DocTokens | None = None  # token offsets, computed only if a section needs cutting
         budgets: dict[tuple[str, ...], Budget] = {}
         chunks: list[Chunk] = []
         for section in self._sections(text):
@@ -194,7 +196,11 @@ class BaseChunker:
             if path not in budgets:
                 budgets[path] = self._budget(title, path)
             budget = budgets[path]
-            for start, end, count in self._checked(doc, section, budget):
+            spans = self._whole(text, section, budget)
+            if spans is None:
+                doc = doc or DocTokens(text, self.counter.offsets(text))
+                spans = list(self._checked(doc, section, budget))
+            for start, end, count in spans:
                 chunk_text = text[start:end]
                 chunks.append(
                     Chunk(
@@ -234,6 +240,8 @@ class BaseChunker:
         headings: list[str] = []
         if self.header in ("headings", "both"):
             headings = [" ".join(h.split()) for h in path if h.strip()]
+        if titles and headings and headings[0].casefold() == titles[0].casefold():
+            headings = headings[1:]  # a Markdown file's title is usually its first heading
         # Headings come from the document: drop the outermost ones while the header would
         # take more than half of the room. The title is the caller's: it is kept or refused.
         half = (self.counter.max_tokens - self.counter.overhead) // 2
@@ -258,6 +266,16 @@ class BaseChunker:
                 f"not more than chunk_overlap={self.chunk_overlap}; lower the overlap."
             )
         return Budget(header=header, size=size, limit=overhead + size)
+
+    def _whole(self, text: str, section: Section, budget: Budget) -> list[Span] | None:
+        """The section as one chunk if it fits (one count, no offsets), else None."""
+        start, end = _strip(text, section.start, section.end)
+        if start == end:
+            return []
+        if end - start > _MAX_CHARS_PER_TOKEN * budget.size:
+            return None  # surely too long: not worth a count
+        count = self.counter.count(budget.header + text[start:end])
+        return [(start, end, count)] if count <= budget.limit else None
 
     def _checked(self, doc: DocTokens, section: Section, budget: Budget) -> Iterator[Span]:
         for start, end, count in self._split(doc, section, budget):

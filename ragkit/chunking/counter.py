@@ -48,6 +48,7 @@ class TokenCounter:
         copy.no_padding()
         copy.no_truncation()
         self._tokenizer = copy
+        self._fast = hasattr(copy, "encode_batch_fast")
         self.max_tokens = max_tokens
         self.prompt = prompt
         self.overhead = self.count("")
@@ -83,7 +84,11 @@ class TokenCounter:
 
     def count(self, text: str) -> int:
         """Tokens the embedder feeds for ``text``: prompt and special tokens included."""
-        return len(self._tokenizer.encode(self.prompt + _check_str(text), add_special_tokens=True))
+        # encode_batch_fast (tokenizers >= 0.20) skips the offsets, which counting never needs.
+        batch = [self.prompt + _check_str(text)]
+        if self._fast:
+            return len(self._tokenizer.encode_batch_fast(batch, add_special_tokens=True)[0].ids)
+        return len(self._tokenizer.encode(batch[0], add_special_tokens=True))
 
     def fits(self, text: str) -> bool:
         """Whether ``text`` (with the prompt) fits the window untruncated."""

@@ -73,6 +73,8 @@ def test_headings_header_goes_in_embed_text_only(wordpiece: Tokenizer) -> None:
     assert step.embed_text == "User guide > Install > From source > Build > Step\n\n" + step.text
     assert step.token_count == raw_count(wordpiece, step.embed_text)
     assert chunks[0].embed_text == "User guide\n\n" + chunks[0].text  # no headings yet
+    same = chunker.chunk("# The Guide\n\nthe cat.", title="the  guide")  # title == heading
+    assert same[0].embed_text == "the guide\n\n# The Guide\n\nthe cat."
     only_headings = MarkdownChunker(wordpiece, max_tokens=128, header="headings").chunk(GUIDE)
     assert only_headings[0].embed_text == only_headings[0].text
 
