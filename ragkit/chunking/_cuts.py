@@ -34,6 +34,10 @@ _SENTENCE_END = re.compile(
     r"[.!?\u2026][\"'\u201d\u2019)\]]*\s+|[\u3002\uff01\uff1f\uff0e][\u300d\u300f\"'\u201d\u2019)\]]*\s*"
 )
 _WHITESPACE = re.compile(r"\s+")
+# A full stop after these ends no sentence: initials ("J. Smith") and common abbreviations.
+_ABBREVIATION = re.compile(
+    r"(?:^|[\s(\[])(?:[A-Z]|Mr|Mrs|Ms|Dr|Prof|Sr|Jr|St|vs|e\.g|i\.e|cf|al|Fig|Figs|Eq|No|Ref)$"
+)
 
 
 def fenced_blocks(text: str) -> list[tuple[int, int]]:
@@ -92,8 +96,20 @@ def paragraph_cuts(
 
 
 def sentence_cuts(text: str, start: int, end: int) -> list[int]:
-    """Ends of sentences: after the terminator, closing quotes and the whitespace that follows."""
-    return [m.end() for m in _SENTENCE_END.finditer(text, start, end) if start < m.end() < end]
+    """Ends of sentences: after the terminator, closing quotes and the whitespace that follows.
+
+    A full stop after an initial or a common abbreviation (``Dr.``, ``e.g.``, ``et al.``) is not
+    a sentence end.
+    """
+    return [
+        m.end()
+        for m in _SENTENCE_END.finditer(text, start, end)
+        if start < m.end() < end
+        and not (
+            text[m.start()] == "."
+            and _ABBREVIATION.search(text, max(start, m.start() - 6), m.start())
+        )
+    ]
 
 
 def line_cuts(text: str, start: int, end: int) -> list[int]:

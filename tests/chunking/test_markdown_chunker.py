@@ -119,3 +119,15 @@ def test_an_oversized_code_block_is_cut_at_line_ends(wordpiece: Tokenizer) -> No
     for chunk in chunks:
         assert code[chunk.end :].startswith("\n") or chunk.end == len(code)
         assert chunk.token_count <= 32
+
+
+def test_fences_tildes_longer_closers_and_unclosed() -> None:
+    from ragkit.chunking._cuts import fenced_blocks
+
+    text = "a\n~~~~\n# in\n~~~\nstill in\n~~~~~\n# out\n```\n# unclosed"
+    blocks = fenced_blocks(text)
+    assert [text[a:b] for a, b in blocks] == [
+        "~~~~\n# in\n~~~\nstill in\n~~~~~\n",  # a shorter fence does not close it
+        "```\n# unclosed",  # runs to the end
+    ]
+    assert [h.title for h in markdown_headings(text)] == ["out"]

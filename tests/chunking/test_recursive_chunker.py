@@ -77,3 +77,18 @@ def test_whitespace_longer_than_the_budget(byte_bpe: Tokenizer) -> None:
     text = "the cat" + " \u3000" * 30 + "the dog"  # byte-level BPE: tokens for whitespace
     chunks = RecursiveChunker(byte_bpe, max_tokens=64, chunk_size=8).chunk(text)
     assert [c.text for c in chunks] == ["the cat", "the dog"]
+
+
+def test_sentences_are_not_cut_after_initials_or_abbreviations() -> None:
+    from ragkit.chunking._cuts import sentence_cuts
+
+    text = "Dr. Smith met J. Doe et al. in 2020. They agreed, e.g. on this! Done... Next 「x」。y"
+    cuts = sentence_cuts(text, 0, len(text))
+    pieces = [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)]
+    assert pieces == [
+        "Dr. Smith met J. Doe et al. in 2020. ",
+        "They agreed, e.g. on this! ",
+        "Done... ",
+        "Next 「x」。",
+        "y",
+    ]
