@@ -63,12 +63,11 @@ def test_embedder_counter_uses_its_tokenizer_window_and_document_prompt(
 @pytest.mark.real_model
 def test_real_model_chunks_embed_untruncated(real_model_dir: Path) -> None:
     embedder = TextEmbedder(real_model_dir, truncation="error")
-    text = (
-        (real_model_dir / "README.md").read_text()
-        if (real_model_dir / "README.md").exists()
-        else LONG
+    text = "\n\n".join(
+        f"Claim {i}: binary codes are 32x smaller, café, 日本語, 😀; see Dr. Smith et al."
+        for i in range(300)
     )
-    chunks = TokenChunker(embedder, chunk_overlap=16).chunk(text * 3)
+    chunks = TokenChunker(embedder, chunk_overlap=16).chunk(text)
     assert chunks and max(c.token_count for c in chunks) <= 256
     embedder.embed_documents([c.embed_text for c in chunks])
     assert embedder.last_stats.truncated == 0

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -130,11 +127,3 @@ def test_real_tokenizer_chunks_fit_the_window(
 ) -> None:
     for chunker in _chunkers(real_tokenizer, window=32):
         _check(chunker, real_tokenizer, text, title)
-
-
-def test_env_var_names_the_real_model() -> None:
-    # The real-tokenizer property test above runs when this points at the model folder.
-    value = os.environ.get("RAGKIT_TEST_MODEL_DIR")
-    if not value:
-        pytest.skip("RAGKIT_TEST_MODEL_DIR not set: the real-tokenizer property test skips")
-    assert (Path(value) / "tokenizer.json").is_file()
