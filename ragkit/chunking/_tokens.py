@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from functools import cached_property
+from itertools import accumulate
 
 from ragkit.chunking._cuts import fenced_blocks
 
@@ -20,13 +21,11 @@ class DocTokens:
     def __init__(self, text: str, offsets: list[tuple[int, int]]) -> None:
         self.text = text
         self.starts = [start for start, _ in offsets]
-        self.ends: list[int] = []  # running maximum, so it is sorted
-        self.cuttable: list[bool] = []  # a cut may go right before token i
-        reach = 0
-        for start, end in offsets:
-            self.cuttable.append(reach <= start)
-            reach = max(reach, end)
-            self.ends.append(reach)
+        # Running maximum of the ends (sorted, even where byte-level tokens share a character).
+        self.ends = list(accumulate((end for _, end in offsets), max))
+        # A cut may go right before token i when no earlier token reaches past its start.
+        after = zip(self.ends, self.starts[1:], strict=False)
+        self.cuttable = [True, *(reach <= start for reach, start in after)] if offsets else []
 
     def token_range(self, start: int, end: int) -> tuple[int, int]:
         """Indices ``[lo, hi)`` of the tokens that overlap ``[start, end)``."""

@@ -97,7 +97,8 @@ class TokenCounter:
     def offsets(self, text: str) -> list[tuple[int, int]]:
         """Character spans of ``text``'s tokens (no prompt, no special tokens), in order."""
         encoding = self._tokenizer.encode(_check_str(text), add_special_tokens=False)
-        return [(int(start), int(end)) for start, end in encoding.offsets]
+        offsets: list[tuple[int, int]] = encoding.offsets
+        return offsets
 
     def __repr__(self) -> str:
         return f"TokenCounter(max_tokens={self.max_tokens}, prompt={self.prompt!r})"
