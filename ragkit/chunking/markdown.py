@@ -34,11 +34,15 @@ _NOT_SETEXT_TEXT = re.compile(r"^ {0,3}(?:[-*+>|]|\d{1,9}[.)]|#|`{3}|~{3})")
 
 @dataclass(frozen=True)
 class Heading:
-    """A Markdown heading: where its line starts, its level (1-6) and its text."""
+    """A Markdown heading: where it starts, its level (1-6), its text, and where it ends.
+
+    ``end`` is past the heading's line (past the underline for a setext heading).
+    """
 
     start: int
     level: int
     title: str
+    end: int
 
 
 class MarkdownChunker(RecursiveChunker):
@@ -94,11 +98,11 @@ def markdown_headings(text: str) -> list[Heading]:
         setext = _SETEXT.match(line)
         if atx:
             title = _ATX_CLOSE.sub("", atx.group(2) or "").strip()
-            headings.append(Heading(start, len(atx.group(1)), title))
+            headings.append(Heading(start, len(atx.group(1)), title, match.end()))
             previous = None
         elif setext and previous is not None:
             level = 1 if setext.group(1)[0] == "=" else 2
-            headings.append(Heading(previous[0], level, previous[1].strip()))
+            headings.append(Heading(previous[0], level, previous[1].strip(), match.end()))
             previous = None
         elif line.strip() and before_previous_blank and not _NOT_SETEXT_TEXT.match(line):
             previous = (start, line)
@@ -125,8 +129,7 @@ def heading_sections(text: str, headings: list[Heading]) -> list[Section]:
         start = heading.start if pending is None else pending
         end = headings[index + 1].start if index + 1 < len(headings) else len(text)
         following = headings[index + 1] if index + 1 < len(headings) else None
-        body_start = text.find("\n", heading.start, end)
-        empty = body_start < 0 or not text[body_start:end].strip()
+        empty = not text[heading.end : end].strip()
         if empty and following is not None and following.level > heading.level:
             pending = start
             continue

@@ -46,6 +46,11 @@ def test_headings_atx_and_setext_but_not_in_code() -> None:
         (1, "Usage"),
         (2, "Notes"),
     ]
+    setext = markdown_headings("Top\n===\n\nSub\n---\ntext")
+    assert [(h.start, h.level, h.title, h.end) for h in setext] == [
+        (0, 1, "Top", 8),
+        (9, 2, "Sub", 17),
+    ]
     assert [(h.level, h.title) for h in markdown_headings("## Closed ##\n#no\n#")] == [
         (2, "Closed"),
         (1, ""),
@@ -131,3 +136,12 @@ def test_fences_tildes_longer_closers_and_unclosed() -> None:
         "```\n# unclosed",  # runs to the end
     ]
     assert [h.title for h in markdown_headings(text)] == ["out"]
+
+
+def test_a_setext_heading_with_no_text_joins_its_subsection(wordpiece: Tokenizer) -> None:
+    text = "Top\n===\n\nSub\n---\nthe cat.\n\nOther\n=====\nthe dog."
+    chunks = MarkdownChunker(wordpiece, max_tokens=64).chunk(text)
+    assert [(c.heading_path, c.text) for c in chunks] == [
+        (("Top", "Sub"), "Top\n===\n\nSub\n---\nthe cat."),
+        (("Other",), "Other\n=====\nthe dog."),
+    ]

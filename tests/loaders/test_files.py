@@ -48,6 +48,12 @@ def test_undecodable_file_names_the_file_and_the_fix(tmp_path: Path) -> None:
         load_file(path, encoding="no-such-codec")
 
 
+def test_root_must_contain_the_file(tmp_path: Path) -> None:
+    path = _write(tmp_path / "a" / "x.txt", "x")
+    with pytest.raises(ConfigError, match="is not inside root"):
+        load_file(path, root=tmp_path / "b")
+
+
 def test_unsupported_suffix_and_missing_file(tmp_path: Path) -> None:
     with pytest.raises(LoaderError, match=r"no loader for \.docx"):
         load_file(_write(tmp_path / "a.docx", b"PK"))
