@@ -38,7 +38,9 @@ from ragkit.errors import (
     StoreLockedError,
     UndecodableFileError,
 )
+from ragkit.ingest import Indexer, IndexReport
 from ragkit.loaders import Document, FolderLoader, LoadFailure, load_file
+from ragkit.retrieval import Passage, Retriever
 from ragkit.store import AsyncChromaStore, ChromaStore, Hit
 
 __all__ = [
@@ -58,6 +60,8 @@ __all__ = [
     "FolderLoader",
     "HashEmbedder",
     "Hit",
+    "IndexReport",
+    "Indexer",
     "InputError",
     "LoadFailure",
     "LoaderError",
@@ -68,6 +72,7 @@ __all__ = [
     "ModelNotFoundError",
     "ModelSpec",
     "OfflineError",
+    "Passage",
     "ProviderError",
     "QuantizationError",
     "RagkitError",
@@ -75,6 +80,7 @@ __all__ = [
     "RecursiveChunker",
     "RemoteAuthError",
     "RemoteNotFoundError",
+    "Retriever",
     "StoreError",
     "StoreLockedError",
     "TextEmbedder",

@@ -5,6 +5,7 @@ import ragkit.chunking
 import ragkit.embed
 import ragkit.errors
 import ragkit.eval
+import ragkit.ingest
 import ragkit.loaders
 
 
@@ -15,6 +16,7 @@ def test_all_is_sorted_and_complete() -> None:
         ragkit.embed,
         ragkit.eval,
         ragkit.errors,
+        ragkit.ingest,
         ragkit.loaders,
     ):
         public = sorted(

@@ -1,4 +1,4 @@
-"""The ``ragkit`` command line: ``models``, ``embed`` and ``eval``."""
+"""The ``ragkit`` command line: ``index``, ``query``, ``models``, ``embed`` and ``eval``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from ragkit._version import __version__
-from ragkit.cli import embed_cmd, eval_cmd, models_cmd
+from ragkit.cli import embed_cmd, eval_cmd, index_cmd, models_cmd, query_cmd
 from ragkit.errors import RagkitError
 
 __all__ = ["build_parser", "main"]
@@ -25,6 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="count", default=0, help="-v: info, -vv: debug logs"
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    index_cmd.register(commands)
+    query_cmd.register(commands)
     models_cmd.register(commands)
     embed_cmd.register(commands)
     eval_cmd.register(commands)

@@ -8,7 +8,7 @@ from pathlib import Path
 from ragkit.config import get_settings
 from ragkit.embed.onnx import TextEmbedder
 
-__all__ = ["add_embedder_options", "embedder_from_args"]
+__all__ = ["add_embedder_options", "embedder_from_args", "embedder_settings"]
 
 
 def add_embedder_options(parser: argparse.ArgumentParser) -> None:
@@ -48,3 +48,16 @@ def embedder_from_args(
         offline=args.offline,
         show_progress_bar=show_progress_bar,
     )
+
+
+def embedder_settings(args: argparse.Namespace, embedder: TextEmbedder) -> dict[str, object]:
+    """The options that rebuild ``embedder`` (a local model folder as an absolute path)."""
+    model = args.model or get_settings().model
+    if Path(model).expanduser().is_dir():
+        model = str(Path(model).expanduser().resolve())
+    return {
+        "model": model,
+        "precision": embedder.precision,
+        "dim": args.dim,
+        "max_tokens": args.max_tokens,
+    }
