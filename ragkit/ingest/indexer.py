@@ -234,7 +234,7 @@ class Indexer:
         return _Pending(state, chunks, replaces=old is not None)
 
     def _chunker_for(self, doc: Document) -> BaseChunker:
-        if self.markdown_chunker is not None and doc.metadata.get("format") == "md":
+        if self.markdown_chunker is not None and doc.metadata.get("format") in ("md", "html"):
             return self.markdown_chunker
         return self.chunker
 

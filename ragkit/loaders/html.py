@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 __all__ = ["html_to_text", "load_html"]
 
-_INVISIBLE = ("script", "style", "noscript", "template", "head", "svg", "iframe", "object")
+_INVISIBLE = ("script", "style", "noscript", "template", "head", "svg", "iframe", "object", "nav")
+"""Elements whose text is not content: code, metadata, embeds, and navigation bars."""
 _BLOCKS = frozenset(
     "address article aside blockquote details dialog dd div dl dt fieldset figcaption figure "
     "footer form header hr main nav ol p section summary table tbody thead tfoot ul".split()

@@ -80,10 +80,11 @@ def test_html_visible_text_with_headings_as_markdown(tmp_path: Path) -> None:
     (doc,) = load_file(_write(tmp_path / "page.html", HTML))
     assert doc.title == "Binary codes"
     assert doc.text == (
-        "Home\n\n# Memory\n\nBinary codes take 32x less memory.\n\none\ntwo\n\n## Code\n\n"
+        "# Memory\n\nBinary codes take 32x less memory.\n\none\ntwo\n\n## Code\n\n"
         "def f(x):\n    return x\n\nLine one\nline two"
     )
     assert "hidden" not in doc.text and "color" not in doc.text and "comment" not in doc.text
+    assert "Home" not in doc.text  # navigation bars are not content
     assert doc.metadata["format"] == "html"
 
 
