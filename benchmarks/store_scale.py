@@ -6,9 +6,9 @@ query is answered by each method in turn (the order rotates per query, so machin
 all methods alike), one query at a time, through the store's real code path:
 
 * Chroma HNSW: ``store.query(v, k=10, search="float")`` (default cosine space, M, ef);
-* ragkit's default: Hamming candidates (1% of the records, at least k x 4 x 2) ranked by
-  the index's memory-mapped int8 rows, the best 40 rescored with Chroma's float vectors;
-  the same with ``rescore="int8"`` (no float vectors read), with 0.5% and 2% candidates;
+* ragkit's default: Hamming candidates (1,000 + 1% of the records) ranked by the index's
+  memory-mapped int8 rows, the best 40 rescored with Chroma's float vectors; the same with
+  ``rescore="int8"`` (no float vectors read), and with 1% and 2% of the records;
 * ragkit without int8 rows in the index (``int8_rows=False``): 80 Hamming candidates
   narrowed by the asymmetric estimate to 40 float-rescored; ``rescore="asymmetric"`` and
   ``rescore="none"``;
@@ -205,13 +205,13 @@ def methods(
     def via(on: ChromaStore, **options: Any) -> Callable[[np.ndarray], list[str]]:
         return lambda v: [hit.id for hit in on.query(v, k=K, **options)]
 
-    share = f"{max(80, n // 100):,}"
+    default = f"{1_000 + -(-n // 100):,}"
     return {
         HNSW: via(store, search="float"),
-        f"ragkit default: {share} candidates → int8 → float ×4": via(store),
-        f"ragkit: {share} candidates → int8 (rescore='int8')": via(store, rescore="int8"),
-        f"ragkit: {max(80, n // 200):,} candidates (0.5%) → int8 → float ×4": via(
-            store, candidates=max(80, n // 200)
+        f"ragkit default: {default} candidates → int8 → float ×4": via(store),
+        f"ragkit: {default} candidates → int8 (rescore='int8')": via(store, rescore="int8"),
+        f"ragkit: {max(80, n // 100):,} candidates (1%) → int8 → float ×4": via(
+            store, candidates=max(80, n // 100)
         ),
         f"ragkit: {max(80, n // 50):,} candidates (2%) → int8 → float ×4": via(
             store, candidates=max(80, n // 50)
@@ -281,7 +281,7 @@ def _run_size(
         query_codes = np.resize(query_codes, (BATCH, query_codes.shape[1]))
 
     table = methods(store, plain, n)
-    width = max(4 * store.funnel * K, -(-n // 100))  # the default query's candidates
+    width = 1_000 + -(-n // 100)  # the default query's candidates
     scan_name = f"exact Hamming scan alone (top-{width:,}, single query)"
     table[scan_name] = lambda v: index._ids.ids_at(
         hamming_top_k(pack_signs(v[None]), codes, width)[0][0][:K]

@@ -58,8 +58,8 @@ def register(commands: Any) -> None:
         "--candidates",
         type=int,
         default=None,
-        help="Hamming candidates ranked by int8 cosine (default: max(k x oversample x funnel, "
-        "1%% of the records))",
+        help="Hamming candidates ranked by int8 cosine (default: 1,000 + 1%% of the records, "
+        "at least k x oversample x funnel)",
     )
     parser.add_argument(
         "--rotate",

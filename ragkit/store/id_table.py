@@ -118,6 +118,12 @@ class IdTable:
         self._sorted.extend(remapped)
         self._recent = {i: int(new_row[r]) for i, r in self._recent.items() if mask[r]}
 
+    def compact(self) -> None:
+        """Merge the recent ids into the sorted table and trim spare capacity (after a rebuild)."""
+        self._merge_recent()
+        for part in (self._blob, self._ends, self._sorted):
+            part.trim()
+
     def clear(self) -> None:
         """Drop every id."""
         for part in (self._blob, self._ends, self._sorted):

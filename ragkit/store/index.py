@@ -136,6 +136,13 @@ class BinaryIndex:
         with self._lock:
             self._append(ids, codes, factors, int8)
 
+    def compact(self) -> None:
+        """Give back spare capacity and fold pending lookups in (after a bulk load)."""
+        with self._lock:
+            self._ids.compact()
+            for part in (self._codes, self._factors, self._int8):
+                part.trim()
+
     def _append(
         self,
         ids: Sequence[str],

@@ -83,7 +83,7 @@ class RowArray:
         values = np.asarray(rows, dtype=self.dtype).reshape(-1, self.width)
         end = self._length + len(values)
         if end > len(self._data):
-            self._grow(max(end, 2 * len(self._data)))
+            self._grow(max(end, len(self._data) * 3 // 2))  # amortised; 1.5x bounds the slack
         self._data[self._length : end] = values
         self._length = end
 
@@ -105,6 +105,13 @@ class RowArray:
             done += len(part)
         self._replace(fresh)
         self._length = kept
+
+    def trim(self) -> None:
+        """Give back the spare capacity of an in-RAM array (mapped slack costs only disk)."""
+        if self.directory is None and len(self._data) > max(_MIN_ROWS, self._length):
+            fresh = self._allocate(max(_MIN_ROWS, self._length))
+            fresh[: self._length] = self._data[: self._length]
+            self._data = fresh
 
     def clear(self) -> None:
         """Drop every row and give the space back."""

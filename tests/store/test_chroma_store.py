@@ -363,7 +363,7 @@ def test_int8_rows_in_the_index_mean_only_the_hits_are_read_from_chroma(
     assert fetched == ([4] if rescore == "int8" else [8])
     index = s._fresh_index()
     assert index.nbytes() == 40 * (8 + 2)  # codes and sign factors stay resident
-    id_bytes = sum(len(i) for i in IDS) + 40 * 8  # UTF-8 ids and their end offsets
+    id_bytes = sum(len(i) for i in IDS) + 40 * (8 + 16)  # UTF-8 ids, end offsets, lookup
     assert index.mapped_nbytes() == 40 * 64 + id_bytes  # int8 rows and ids are mapped
 
 

@@ -106,3 +106,22 @@ def test_the_table_agrees_with_a_dict_under_random_edits(folder: Path | None) ->
     probe = order[::7] + ["s0-999999"]
     expected = [order.index(i) if i in model else -1 for i in probe]
     assert table.rows_of(probe).tolist() == expected
+
+
+def test_trimming_gives_back_spare_capacity_and_keeps_the_rows() -> None:
+    rows = RowArray(np.uint64, 6, order="F")
+    values = np.arange(6 * 5000, dtype=np.uint64).reshape(5000, 6)
+    for first in range(0, 5000, 1000):
+        rows.extend(values[first : first + 1000])
+    assert rows._data.shape[0] > 5000  # grown with slack
+    rows.trim()
+    assert rows._data.shape[0] == 5000 and rows.view().flags.f_contiguous
+    assert rows.view()[-1].tolist() == list(range(6 * 4999, 6 * 5000))
+
+
+def test_compacting_the_table_folds_recent_ids_into_the_sorted_lookup() -> None:
+    table = IdTable()
+    table.append([f"x{i}" for i in range(100)])
+    assert len(table._recent) == 100
+    table.compact()
+    assert table._recent == {} and table.rows_of(["x42", "nope"]).tolist() == [42, -1]
