@@ -20,7 +20,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -149,6 +149,10 @@ class Indexer:
         seen: set[str] = set()
         batch: list[_Pending] = []
         bar = tqdm(total=len(files), unit="file", disable=not self.show_progress, leave=True)
+
+        def show() -> None:
+            bar.set_postfix(_rates(report, began))
+
         try:
             for root, path, key in files:
                 if key in seen:
@@ -163,10 +167,9 @@ class Indexer:
                     continue
                 batch.append(pending)
                 if sum(len(p.chunks) for p in batch) >= self.batch_chunks:
-                    self._flush(batch, report)
+                    self._flush(batch, report, show)
                     batch = []
-                    bar.set_postfix(_rates(report, began), refresh=False)
-            self._flush(batch, report)
+            self._flush(batch, report, show)
             if prune:
                 roots = {str(Path(p).resolve()) for p in paths}
                 gone = [s for k, s in known.items() if k not in seen and s.root in roots]
@@ -238,20 +241,31 @@ class Indexer:
             return self.markdown_chunker
         return self.chunker
 
-    def _flush(self, batch: list[_Pending], report: IndexReport) -> None:
-        """Embed and write a batch: manifest pending, chunks, stale chunks out, manifest done."""
+    def _flush(
+        self, batch: list[_Pending], report: IndexReport, on_rows: Callable[[], None] | None = None
+    ) -> None:
+        """Embed and write a batch: manifest pending, chunks, stale chunks out, manifest done.
+
+        A file with more chunks than ``batch_chunks`` (a large JSONL corpus) is written in
+        slices of that size; its state turns done only after the last one.
+        """
         if not batch:
             return
         self.manifest.save([p.state.pending() for p in batch])
         rows = [row for pending in batch for row in pending.chunks]
-        if rows:
-            vectors = self.embedder.embed_documents([chunk.embed_text for _, chunk, _ in rows])
+        for first in range(0, len(rows), self.batch_chunks):
+            part = rows[first : first + self.batch_chunks]
+            vectors = self.embedder.embed_documents([chunk.embed_text for _, chunk, _ in part])
             self.store.add(
-                [chunk_id for chunk_id, _, _ in rows],
-                documents=[chunk.text for _, chunk, _ in rows],
-                metadatas=[meta for _, _, meta in rows],
+                [chunk_id for chunk_id, _, _ in part],
+                documents=[chunk.text for _, chunk, _ in part],
+                metadatas=[meta for _, _, meta in part],
                 embeddings=vectors,
             )
+            report.chunks_written += len(part)
+            report.tokens += sum(chunk.token_count for _, chunk, _ in part)
+            if on_rows is not None:
+                on_rows()
         for pending in batch:
             if pending.replaces:  # drop chunks the new version no longer has
                 fresh = {chunk_id for chunk_id, _, _ in pending.chunks}
@@ -261,8 +275,6 @@ class Indexer:
                     self.store.delete(stale)
         self.manifest.save([p.state for p in batch])
         report.files_indexed += len(batch)
-        report.chunks_written += len(rows)
-        report.tokens += sum(chunk.token_count for _, chunk, _ in rows)
 
     def _prune(self, gone: list[FileState], report: IndexReport) -> None:
         for state in gone:
