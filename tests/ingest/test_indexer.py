@@ -144,20 +144,20 @@ def test_an_interrupted_run_is_completed_by_the_next_without_duplicates(
     reference = make_indexer(tmp_path / "ref", embedder)
     reference.index([corpus])
     indexer = make_indexer(tmp_path, embedder, batch_chunks=1)  # one file per batch
-    real_add = indexer.store.add
-    calls = []
+    real_save = indexer.manifest.save
+    saves = []
 
-    def add_then_die(*args: Any, **kwargs: Any) -> None:
-        real_add(*args, **kwargs)
-        calls.append(1)
-        if len(calls) == 2:  # chunks written, manifest still says "pending"
+    def save_or_stop(states: Any) -> None:
+        saves.append(1)
+        if len(saves) == 4:  # the second file: chunks written, its state still "pending"
             raise KeyboardInterrupt
+        real_save(states)
 
-    monkeypatch.setattr(indexer.store, "add", add_then_die)
+    monkeypatch.setattr(indexer.manifest, "save", save_or_stop)
     with pytest.raises(KeyboardInterrupt):
         indexer.index([corpus])
     assert any(not s.done for s in indexer.manifest.load().values())
-    monkeypatch.setattr(indexer.store, "add", real_add)
+    monkeypatch.setattr(indexer.manifest, "save", real_save)
     report = indexer.index([corpus])
     assert report.files_indexed == 3  # the pending file is redone, with the two never started
     assert stored(indexer).keys() == stored(reference).keys()
@@ -230,3 +230,20 @@ def _ids(folder: Path) -> set[str]:
         path=str(folder), settings=Settings(anonymized_telemetry=False)
     )
     return set(client.get_collection("ragkit").get(include=[])["ids"])
+
+
+def test_a_large_file_is_embedded_and_written_in_bounded_slices(
+    tmp_path: Path, embedder: TextEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "big"
+    root.mkdir()
+    lines = [json.dumps({"_id": f"r{i}", "text": f"record {i}."}) for i in range(30)]
+    (root / "corpus.jsonl").write_text("\n".join(lines))
+    indexer = make_indexer(tmp_path, embedder, batch_chunks=8)
+    sizes: list[int] = []
+    real_add = indexer.store.add
+    monkeypatch.setattr(
+        indexer.store, "add", lambda ids, **kw: (sizes.append(len(ids)), real_add(ids, **kw))
+    )
+    report = indexer.index([root])
+    assert sizes == [8, 8, 8, 6] and report.chunks_written == 30 == len(stored(indexer))
