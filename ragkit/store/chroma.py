@@ -598,11 +598,11 @@ class ChromaStore:
         layout = self.layout
         int8_dim = layout.dim if self.int8_rows and layout is not None else None
         index = BinaryIndex(code_dim, int8_dim=int8_dim, directory=self.index_dir)
-        offset = 0
-        while True:  # page by page straight into the index: no full copy in Python objects
-            page = self.collection.get(include=["metadatas"], limit=_PAGE, offset=offset)
-            if not page["ids"]:
-                break
+        # All ids in one call, then pages by id: Chroma's offset paging costs O(offset) per
+        # page (a 5,000-record page at offset 95,000 took 3x one at 0), by-id pages stay flat.
+        every_id = self.collection.get(include=[])["ids"]
+        for first in range(0, len(every_id), _PAGE):  # straight into the index, page by page
+            page = self.collection.get(ids=every_id[first : first + _PAGE], include=["metadatas"])
             metas = [meta or {} for meta in page["metadatas"]]
             named = list(zip(page["ids"], metas, strict=True))
             texts = [_code_of(record_id, meta) for record_id, meta in named]
@@ -616,7 +616,6 @@ class ChromaStore:
                 np.array(factors, dtype=np.float32),
                 int8,
             )
-            offset += len(page["ids"])
         index.compact()
         logger.debug(
             "Rebuilt binary index of %s: %d codes, %d bytes",
