@@ -30,11 +30,21 @@ ROWS: list[tuple[str, StoreOptions]] = [
     ("Chroma HNSW (float search)", StoreOptions("float")),
     ("binary, no rescoring", StoreOptions("binary", "none")),
     ("binary → asymmetric ×4", StoreOptions("binary", "asymmetric", 4)),
-    ("binary → float ×4, no funnel", StoreOptions("binary", "float", 4, funnel=1)),
-    ("binary → float ×8, no funnel", StoreOptions("binary", "float", 8, funnel=1)),
-    ("binary ×8 → asymmetric → float ×4 (default)", StoreOptions("binary", "float", 4)),
-    ("binary ×8 → asymmetric → int8 ×4", StoreOptions("binary", "int8", 4)),
-    ("binary ×16 → asymmetric → float ×8", StoreOptions("binary", "float", 8)),
+    (
+        "no int8 rows: binary → float ×4, no funnel",
+        StoreOptions("binary", "float", 4, funnel=1, int8_rows=False),
+    ),
+    (
+        "no int8 rows: binary ×8 → asymmetric → float ×4",
+        StoreOptions("binary", "float", 4, int8_rows=False),
+    ),
+    (
+        "no int8 rows: binary ×8 → asymmetric → int8 ×4 (copies from Chroma)",
+        StoreOptions("binary", "int8", 4, int8_rows=False),
+    ),
+    ("binary, 80 candidates → int8 → float ×4", StoreOptions("binary", "float", 4, candidates=80)),
+    ("binary, 1,052 candidates → int8 → float ×4 (default)", StoreOptions("binary", "float", 4)),
+    ("binary, 1,052 candidates → int8 (rescore='int8')", StoreOptions("binary", "int8", 4)),
     ("128-d naive truncation, Chroma HNSW", StoreOptions("float", dim=128)),
     (
         "128-d PCA, no whitening, Chroma HNSW",
