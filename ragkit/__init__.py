@@ -13,7 +13,15 @@ from ragkit._version import __version__
 from ragkit.catalog import ModelSpec, add_custom_model, get_model_spec, list_supported_models
 from ragkit.chunking import Chunk, MarkdownChunker, RecursiveChunker, TokenChunker, TokenCounter
 from ragkit.config import RagkitSettings, get_settings
-from ragkit.embed import Embedder, EmbedStats, HashEmbedder, TextEmbedder
+from ragkit.embed import (
+    Embedder,
+    EmbedStats,
+    HashEmbedder,
+    TextEmbedder,
+    TokenStates,
+    late_chunk,
+    late_chunk_documents,
+)
 from ragkit.errors import (
     ChecksumError,
     ConfigError,
@@ -86,11 +94,14 @@ __all__ = [
     "TextEmbedder",
     "TokenChunker",
     "TokenCounter",
+    "TokenStates",
     "UndecodableFileError",
     "__version__",
     "add_custom_model",
     "get_model_spec",
     "get_settings",
+    "late_chunk",
+    "late_chunk_documents",
     "list_supported_models",
     "load_file",
 ]

@@ -63,6 +63,7 @@ class TextTokenizer:
         tokenizer.no_padding()
         tokenizer.enable_truncation(max_length=max_tokens)
         self._tokenizer = tokenizer
+        self._untruncated: Tokenizer | None = None
         self.path = path
         self.max_tokens = max_tokens
 
@@ -74,6 +75,37 @@ class TextTokenizer:
     def encode(self, texts: Sequence[str]) -> list[Encoding]:
         """Tokenise ``texts`` (special tokens added, truncated to the window, not padded)."""
         return self._tokenizer.encode_batch(list(texts), add_special_tokens=True)
+
+    def encode_untruncated(self, texts: Sequence[str]) -> list[Encoding]:
+        """Tokenise ``texts`` whole: no special tokens, no truncation (for macro-windows)."""
+        if self._untruncated is None:
+            untruncated = Tokenizer.from_str(self._tokenizer.to_str())
+            untruncated.no_truncation()
+            self._untruncated = untruncated
+        return self._untruncated.encode_batch(list(texts), add_special_tokens=False)
+
+    def special_template(self) -> tuple[list[int], list[int]]:
+        """The special token ids the tokenizer puts before and after a single text.
+
+        ``([101], [102])`` for BERT's ``[CLS] $A [SEP]``; read from a probe text, so any
+        single-sequence template works.
+        """
+        probe = self._tokenizer.encode("a", add_special_tokens=True)
+        content = [i for i, special in enumerate(probe.special_tokens_mask) if not special]
+        if not content:
+            return list(probe.ids), []
+        return list(probe.ids[: content[0]]), list(probe.ids[content[-1] + 1 :])
+
+    def pad_ids(self, rows: Sequence[Sequence[int]]) -> EncodedBatch:
+        """Pad token id lists (all real tokens, one segment) to the longest (dynamic padding)."""
+        width = max((len(r) for r in rows), default=0)
+        shape = (len(rows), width)
+        input_ids = np.full(shape, self.pad_id, dtype=np.int64)
+        attention_mask = np.zeros(shape, dtype=np.int64)
+        for row, ids in enumerate(rows):
+            input_ids[row, : len(ids)] = ids
+            attention_mask[row, : len(ids)] = 1
+        return EncodedBatch(input_ids, attention_mask, np.zeros(shape, dtype=np.int64))
 
     def pad(self, encodings: Sequence[Encoding]) -> EncodedBatch:
         """Pad ``encodings`` to the longest one in the batch (dynamic padding)."""

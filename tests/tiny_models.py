@@ -78,6 +78,7 @@ def build_onnx_model(
     input_names: Sequence[str] = ("input_ids", "attention_mask", "token_type_ids"),
     output_name: str = "last_hidden_state",
     pooled_output: bool = False,
+    context: bool = False,
 ) -> None:
     """Write a tiny per-token encoder: embeddings -> MatMul -> Tanh, masked by attention_mask.
 
@@ -89,6 +90,9 @@ def build_onnx_model(
         input_names: Graph inputs; any name besides the three standard ones is added unused.
         output_name: Name of the single output.
         pooled_output: Emit a 2-D ``[batch, hidden]`` output (mean over tokens) instead of 3-D.
+        context: Add the mean of the sequence's (masked) states to every token, so a token's
+            state depends on the other tokens in its window, as in a real encoder (needs
+            ``attention_mask``).
     """
     import onnx
     from onnx import TensorProto, helper, numpy_helper
@@ -126,13 +130,23 @@ def build_onnx_model(
         inits.append(numpy_helper.from_array(np.array([-1], dtype=np.int64), "axes"))
     else:
         nodes.append(helper.make_node("Identity", ["h4"], ["tokens"]))
+    if context:
+        nodes += [
+            helper.make_node("ReduceSum", ["tokens", "seq_axis"], ["tsum"], keepdims=1),
+            helper.make_node("ReduceSum", ["mask3", "seq_axis"], ["msum"], keepdims=1),
+            helper.make_node("Div", ["tsum", "msum"], ["ctx"]),
+            helper.make_node("Add", ["tokens", "ctx"], ["tc"]),
+            helper.make_node("Mul", ["tc", "mask3"], ["tokens_ctx"]),
+        ]
+        inits.append(numpy_helper.from_array(np.array([1], dtype=np.int64), "seq_axis"))
+        last = "tokens_ctx"
+    else:
+        last = "tokens"
     if pooled_output:
-        nodes.append(
-            helper.make_node("ReduceMean", ["tokens"], [output_name], axes=[1], keepdims=0)
-        )
+        nodes.append(helper.make_node("ReduceMean", [last], [output_name], axes=[1], keepdims=0))
         out_shape: list[str | int] = ["batch", hidden]
     else:
-        nodes.append(helper.make_node("Identity", ["tokens"], [output_name]))
+        nodes.append(helper.make_node("Identity", [last], [output_name]))
         out_shape = ["batch", "seq", hidden]
     inputs = [
         helper.make_tensor_value_info(name, TensorProto.INT64, ["batch", "seq"])

@@ -29,8 +29,10 @@ from ragkit._tokenize import EncodedBatch, TextTokenizer, was_truncated
 from ragkit.catalog import ModelSpec
 from ragkit.chunking.counter import TokenCounter
 from ragkit.config import get_settings
+from ragkit.embed._windows import TextLayout
 from ragkit.embed.base import EmbedStats, check_texts
 from ragkit.embed.pooling import l2_normalize, layer_norm, pool, truncate_dim
+from ragkit.embed.tokens import TokenStates
 from ragkit.errors import ConfigError, InputError, ModelGraphError
 from ragkit.types import Matrix, Precision, Vector
 
@@ -334,18 +336,132 @@ class TextEmbedder:
             )
 
     def _run(self, batch: EncodedBatch) -> Matrix:
+        _, _, _, io = self._load()
+        states = self._run_states(batch)
+        vectors = states if io.pooled else pool(states, batch.attention_mask, self.spec.pooling)
+        return self.postprocess(np.asarray(vectors, dtype=np.float32))
+
+    def _run_states(self, batch: EncodedBatch) -> npt.NDArray[np.float32]:
         _, _, session, io = self._load()
         feed = {name: _input_array(batch, name) for name in io.inputs}
-        states = session.run([io.output], feed)[0]
-        vectors = states if io.pooled else pool(states, batch.attention_mask, self.spec.pooling)
-        return self._postprocess(np.asarray(vectors, dtype=np.float32))
+        states: npt.NDArray[np.float32] = session.run([io.output], feed)[0]
+        return states
 
-    def _postprocess(self, vectors: Matrix) -> Matrix:
+    def postprocess(self, vectors: Matrix) -> Matrix:
+        """The steps after pooling: Matryoshka ``dim``, then L2 normalisation.
+
+        The layer norm goes first where the model wants it (nomic); normalisation only
+        when the model normalises.
+
+        Args:
+            vectors: Pooled vectors ``(n, H)`` at the model's full width.
+
+        Returns:
+            ``(n, dim)`` float32, as :meth:`embed_documents` returns them.
+        """
         if self._dim is not None:
             if self.spec.layer_norm_before_truncate:
                 vectors = layer_norm(vectors)
             vectors = truncate_dim(vectors, self._dim)
         return l2_normalize(vectors) if self.spec.normalize else vectors
+
+    # -- token states (late chunking) ------------------------------------------------------
+
+    @overload
+    def token_states(  # type: ignore[overload-overlap]  # str is a Sequence[str]
+        self,
+        text: str,
+        *,
+        prompt: str | None = ...,
+        prompt_name: str | None = ...,
+        overlap: int | None = ...,
+    ) -> TokenStates: ...
+
+    @overload
+    def token_states(
+        self,
+        text: Sequence[str],
+        *,
+        prompt: str | None = ...,
+        prompt_name: str | None = ...,
+        overlap: int | None = ...,
+    ) -> list[TokenStates]: ...
+
+    def token_states(
+        self,
+        text: str | Sequence[str],
+        *,
+        prompt: str | None = None,
+        prompt_name: str | None = None,
+        overlap: int | None = None,
+    ) -> TokenStates | list[TokenStates]:
+        """Per-token hidden states of whole texts, with the document prompt, never truncated.
+
+        A text longer than the window runs as macro-windows of the window's size overlapping
+        by ``overlap`` tokens (each with the prompt and special tokens); every token's state
+        comes from the window where it has the most context on both sides (see
+        :mod:`ragkit.embed._windows`). Windows of many texts share batches. This is what late
+        chunking pools (:func:`ragkit.embed.late.late_chunk`).
+
+        Args:
+            text: One text, or a list of texts.
+            prompt: Literal text to prepend instead of the document prompt.
+            prompt_name: A named instruction of the model.
+            overlap: Text tokens shared by neighbouring windows (default: a quarter of
+                ``max_tokens``, capped below the text tokens a window holds).
+
+        Returns:
+            A :class:`TokenStates` per text (prompt and special tokens left out).
+
+        Raises:
+            ModelGraphError: The ONNX graph only outputs pooled vectors (no token states).
+            ConfigError: ``overlap`` is out of range, or the prompt fills the window.
+            InputError: An item is not a string.
+        """
+        chosen = self._choose_prompt(prompt, prompt_name, default="document")
+        if isinstance(text, str):
+            return self._token_states([text], chosen, overlap)[0]
+        return self._token_states(check_texts(text), chosen, overlap)
+
+    def _token_states(
+        self, texts: list[str], prompt: str, overlap: int | None
+    ) -> list[TokenStates]:
+        resolved, tokenizer, _, io = self._load()
+        if io.pooled:
+            raise ModelGraphError(
+                f"Late chunking needs per-token outputs, but {resolved.onnx_path.name} only "
+                f"gives pooled vectors ({io.output!r}). Export the model with its token states "
+                "(last_hidden_state), e.g. optimum-cli export onnx --task feature-extraction."
+            )
+        before, after = tokenizer.special_template()
+        layouts = [
+            TextLayout.build(e, len(prompt), self.spec.max_tokens - len(before) - len(after))
+            for e in tokenizer.encode_untruncated([prompt + t for t in texts])
+        ]
+        runs = [
+            (i, window, layout.window_ids(window, before, after))
+            for i, layout in enumerate(layouts)
+            for window in layout.plan(overlap, self.spec.max_tokens)
+        ]
+        out = [np.empty((len(layout.ids), self.spec.dim), dtype=np.float32) for layout in layouts]
+        for rows in length_batches(
+            [len(ids) for _, _, ids in runs],
+            batch_size=self.batch_size,
+            max_batch_tokens=self.max_batch_tokens,
+        ):
+            states = self._run_states(tokenizer.pad_ids([runs[r][2] for r in rows]))
+            for row, r in enumerate(rows):
+                i, window, _ = runs[r]
+                first = len(before) + len(layouts[i].lead) + window.keep_start - window.start
+                kept = states[row, first : first + window.keep_end - window.keep_start]
+                out[i][window.keep_start : window.keep_end] = kept
+        self.last_stats = EmbedStats(len(texts), sum(len(ids) for _, _, ids in runs), 0)
+        return [
+            TokenStates(
+                states, layout.offsets, np.asarray(layout.ids, dtype=np.int64), layout.windows
+            )
+            for states, layout in zip(out, layouts, strict=True)
+        ]
 
 
 def _input_array(batch: EncodedBatch, name: str) -> npt.NDArray[np.int64]:
