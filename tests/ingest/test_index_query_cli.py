@@ -81,3 +81,26 @@ def test_a_folder_with_an_undecodable_file_exits_1_and_names_it(
         capsys, "index", str(folder), "--store", str(tmp_path / "s"), "--model", str(tiny_model_dir)
     )
     assert status == 1 and "indexed 2 files" in out and "bad.txt" in err
+
+
+def test_index_and_query_against_a_chroma_server(
+    capsys: pytest.CaptureFixture[str],
+    tiny_model_dir: Path,
+    folder: Path,
+    chroma_server: tuple[str, int],
+) -> None:
+    host, port = chroma_server
+    url = f"http://{host}:{port}"
+    base = ["--chroma-url", url, "--collection", "cli-server-test"]
+    status, out, _ = run(
+        capsys, "index", str(folder), *base, "--model", str(tiny_model_dir), "--json"
+    )
+    assert status == 0 and json.loads(out)["files_indexed"] == 2
+    status, out, _ = run(
+        capsys, "index", str(folder), *base, "--model", str(tiny_model_dir), "--json"
+    )
+    assert json.loads(out)["files_unchanged"] == 2  # the manifest lives in the server too
+    status, out, _ = run(capsys, "query", "binary codes", *base, "--json")  # recorded model
+    assert status == 0 and {p["source"] for p in json.loads(out)["passages"]} <= {"a.md", "b.txt"}
+    status, _, err = run(capsys, "query", "q", "--chroma-url", "ftp://x", "--model", "m")
+    assert status == 2 and "http://host:port" in err
