@@ -49,6 +49,12 @@ def register(commands: Any) -> None:
         default=None,
         help="embed each chunk with its document title and/or heading path in front",
     )
+    parser.add_argument(
+        "--late-chunking",
+        action="store_true",
+        help="embed each document whole and pool each chunk's tokens, so chunks know their "
+        "document (--header does not apply then)",
+    )
     parser.add_argument("--prune", action="store_true", help="remove files that are gone")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     add_embedder_options(parser)
@@ -80,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
             markdown_chunker=markdown,
             settings=embedder_settings(args, embedder),
             show_progress=not args.json,
+            late_chunking=args.late_chunking,
         )
         report = indexer.index(args.paths, prune=args.prune)
     if args.json:

@@ -25,13 +25,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ragkit.chunking.base import BaseChunker
 from ragkit.chunking.chunk import Chunk
+from ragkit.embed.late import late_chunk_documents
+from ragkit.embed.onnx import TextEmbedder
 from ragkit.errors import ConfigError, LoaderError
 from ragkit.ingest.manifest import FileState, Manifest
 from ragkit.loaders.document import Document
 from ragkit.loaders.folder import FolderLoader, LoadFailure, load_file
 from ragkit.store.chroma import ChromaStore
+from ragkit.types import Matrix
 
 __all__ = ["IndexReport", "Indexer", "chunk_metadata"]
 
@@ -86,6 +91,7 @@ class _Pending:
     state: FileState
     chunks: list[tuple[str, Chunk, dict[str, Any]]]  # (id, chunk, metadata)
     replaces: bool  # the store may hold chunks of an older version
+    texts: dict[str, str] = field(default_factory=dict)  # document id -> text (late chunking)
 
 
 class Indexer:
@@ -100,9 +106,14 @@ class Indexer:
             saves the embedder options there, for ``ragkit query``).
         batch_chunks: Chunks embedded and written together (across files).
         show_progress: A progress bar (files, chunks, tokens/s) on stderr.
+        late_chunking: Embed each document whole and mean-pool each chunk's tokens
+            (:func:`ragkit.embed.late.late_chunk`), so a chunk's vector knows its document.
+            Contextual headers (``chunk.embed_text``) do not apply then: the document is the
+            context. Needs a :class:`TextEmbedder` whose graph gives token states.
 
     Raises:
-        ConfigError: The store has no embedder.
+        ConfigError: The store has no embedder, or late chunking is asked of an embedder
+            that is not a :class:`TextEmbedder`.
     """
 
     def __init__(
@@ -114,9 +125,17 @@ class Indexer:
         settings: Mapping[str, Any] | None = None,
         batch_chunks: int = 256,
         show_progress: bool = False,
+        late_chunking: bool = False,
     ) -> None:
         if store.embedder is None:
             raise ConfigError("Indexing needs a store with an embedder: ChromaStore(embedder=...).")
+        if late_chunking and not isinstance(store.embedder, TextEmbedder):
+            raise ConfigError(
+                f"Late chunking needs a TextEmbedder (token states), not "
+                f"{type(store.embedder).__name__}; drop late_chunking or use a TextEmbedder."
+            )
+        self.late_chunking = late_chunking
+        self._late = store.embedder if isinstance(store.embedder, TextEmbedder) else None
         self.store, self.chunker = store, chunker
         self.markdown_chunker = markdown_chunker
         self.settings = dict(settings or {})
@@ -124,14 +143,14 @@ class Indexer:
         self.batch_chunks = batch_chunks
         self.show_progress = show_progress
         self.manifest = Manifest(store.client, store.collection.name)
-        self.signature = json.dumps(
-            {
-                "chunker": _describe(chunker),
-                "markdown": _describe(markdown_chunker) if markdown_chunker else None,
-                "embedder": self.embedder.fingerprint(),
-            },
-            sort_keys=True,
-        )
+        described: dict[str, Any] = {
+            "chunker": _describe(chunker),
+            "markdown": _describe(markdown_chunker) if markdown_chunker else None,
+            "embedder": self.embedder.fingerprint(),
+        }
+        if late_chunking:  # only when on, so stores indexed before the option stay valid
+            described["late_chunking"] = True
+        self.signature = json.dumps(described, sort_keys=True)
 
     def index(self, paths: Sequence[str | Path], *, prune: bool = False) -> IndexReport:
         """Index every supported file under ``paths`` (folders or files).
@@ -234,7 +253,8 @@ class Indexer:
         state = FileState(
             key, str(root), digest, stat.st_size, stat.st_mtime_ns, len(chunks), self.signature
         )
-        return _Pending(state, chunks, replaces=old is not None)
+        texts = {doc.id: doc.text for doc in documents} if self.late_chunking else {}
+        return _Pending(state, chunks, replaces=old is not None, texts=texts)
 
     def _chunker_for(self, doc: Document) -> BaseChunker:
         if self.markdown_chunker is not None and doc.metadata.get("format") in ("md", "html"):
@@ -253,9 +273,10 @@ class Indexer:
             return
         self.manifest.save([p.state.pending() for p in batch])
         rows = [row for pending in batch for row in pending.chunks]
+        texts = {doc_id: text for pending in batch for doc_id, text in pending.texts.items()}
         for first in range(0, len(rows), self.batch_chunks):
             part = rows[first : first + self.batch_chunks]
-            vectors = self.embedder.embed_documents([chunk.embed_text for _, chunk, _ in part])
+            vectors = self._embed([chunk for _, chunk, _ in part], texts)
             self.store.add(
                 [chunk_id for chunk_id, _, _ in part],
                 documents=[chunk.text for _, chunk, _ in part],
@@ -275,6 +296,22 @@ class Indexer:
                     self.store.delete(stale)
         self.manifest.save([p.state for p in batch])
         report.files_indexed += len(batch)
+
+    def _embed(self, chunks: list[Chunk], texts: Mapping[str, str]) -> Matrix:
+        """One vector per chunk: each alone, or late-chunked within its document."""
+        if not self.late_chunking or self._late is None:
+            return self.embedder.embed_documents([chunk.embed_text for chunk in chunks])
+        # A document cut by the slice edge runs once per slice: correct, a little extra work.
+        groups: dict[str, list[int]] = {}
+        for row, chunk in enumerate(chunks):
+            groups.setdefault(chunk.source_id, []).append(row)
+        pooled = late_chunk_documents(
+            self._late, [(texts[doc], [chunks[r] for r in rows]) for doc, rows in groups.items()]
+        )
+        vectors = np.empty((len(chunks), self._late.dim), dtype=np.float32)
+        for rows, part in zip(groups.values(), pooled, strict=True):
+            vectors[rows] = part
+        return vectors
 
     def _prune(self, gone: list[FileState], report: IndexReport) -> None:
         for state in gone:
