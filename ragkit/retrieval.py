@@ -4,7 +4,9 @@
 store's mode, hands the candidates to a reranker when one is given, and returns
 :class:`Passage` objects with the chunk's score, text, source and exact offsets. With
 ``expand=N`` each passage also carries its neighbours (N chunks either side, same document)
-joined into one context, for an LLM that needs more than the matching chunk.
+joined into one context, and with ``section=True`` the whole section it belongs to (every
+chunk of its document under the same heading path), for an LLM that needs more than the
+matching chunk.
 
 Usage::
 
@@ -98,6 +100,8 @@ class Retriever:
         k: Passages returned.
         expand: Neighbouring chunks (either side, same document) joined into each
             passage's ``context``.
+        section: Join the passage's whole section instead: the chunks of its document with
+            the same heading path (for Markdown and HTML, its heading and what is under it).
         reranker: Reorders the first ``fetch_k`` candidates.
         fetch_k: Candidates searched for (default: ``k``, or ``4 * k`` with a reranker).
 
@@ -111,11 +115,12 @@ class Retriever:
         *,
         k: int = 5,
         expand: int = 0,
+        section: bool = False,
         reranker: Reranker | None = None,
         fetch_k: int | None = None,
     ) -> None:
         _check_counts(k, expand, fetch_k)
-        self.store, self.k, self.expand = store, k, expand
+        self.store, self.k, self.expand, self.section = store, k, expand, section
         self.reranker, self.fetch_k = reranker, fetch_k
 
     def retrieve(
@@ -126,6 +131,7 @@ class Retriever:
         where: Mapping[str, Any] | None = None,
         where_document: Mapping[str, Any] | None = None,
         expand: int | None = None,
+        section: bool | None = None,
     ) -> list[Passage]:
         """The best passages for ``query``, best first.
 
@@ -144,7 +150,19 @@ class Retriever:
         if self.reranker is not None:
             passages = self.reranker.rerank(query, passages)
         passages = passages[:k]
+        if self.section if section is None else section:
+            return self._sections(passages)
         return self._expanded(passages, expand) if expand else passages
+
+    def _sections(self, passages: list[Passage]) -> list[Passage]:
+        """Each passage with every chunk of its section joined into ``context``."""
+        out = []
+        for p in passages:
+            where = {"$and": [{"source": p.source}, {"headings": _headings(p.heading_path)}]}
+            ids = self.store.collection.get(where=where, include=[])["ids"]
+            parts = [_passage(hit) for hit in self.store.get(ids)]
+            out.append(_joined(p, [p] + [q for q in parts if q.id != p.id]))
+        return out
 
     def _expanded(self, passages: list[Passage], expand: int) -> list[Passage]:
         """Each passage with its neighbours' text joined into ``context``."""
@@ -192,6 +210,11 @@ def _passage(hit: Hit) -> Passage:
         context_start=start,
         context_end=end,
     )
+
+
+def _headings(path: tuple[str, ...]) -> str:
+    """The stored form of a heading path (:func:`ragkit.ingest.indexer.chunk_metadata`)."""
+    return json.dumps(list(path), ensure_ascii=False)
 
 
 def _neighbour_id(passage: Passage, position: int) -> str:

@@ -33,6 +33,11 @@ def register(commands: Any) -> None:
         "--expand", type=int, default=0, help="join N neighbouring chunks into each context"
     )
     parser.add_argument(
+        "--section",
+        action="store_true",
+        help="join each passage's whole section (same document and heading path) into its context",
+    )
+    parser.add_argument(
         "--where", default=None, help='metadata filter as JSON, e.g. \'{"format": "md"}\''
     )
     parser.add_argument("--json", action="store_true", help="print the passages as JSON")
@@ -56,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     args.precision = args.precision or "fp32"
     embedder = embedder_from_args(args, show_progress_bar=False)
     with open_store(args, embedder, create=False) as store:
-        passages = Retriever(store, k=args.k, expand=args.expand).retrieve(
+        passages = Retriever(store, k=args.k, expand=args.expand, section=args.section).retrieve(
             args.question, where=where
         )
     if args.json:

@@ -247,3 +247,25 @@ def test_a_large_file_is_embedded_and_written_in_bounded_slices(
     )
     report = indexer.index([root])
     assert sizes == [8, 8, 8, 6] and report.chunks_written == 30 == len(stored(indexer))
+
+
+def test_retrieval_can_return_the_whole_section_of_a_passage(
+    tmp_path: Path, embedder: TextEmbedder, corpus: Path
+) -> None:
+    text = "# guide\n\n## setup\n\n" + "\n\n".join(PARAGRAPHS) + "\n\n## other\n\nnot this part.\n"
+    (corpus / "guide" / "intro.md").write_text(text)
+    indexer = make_indexer(tmp_path, embedder)
+    indexer.index([corpus])
+    setup = sorted(
+        (m for m in stored(indexer).values() if m["file"] == "guide/intro.md"),
+        key=lambda m: m["start"],
+    )
+    in_setup = [m for m in setup if json.loads(m["headings"]) == ["guide", "setup"]]
+    assert len(in_setup) > 2  # the section spans several chunks in a 16-token window
+    middle = in_setup[len(in_setup) // 2]
+    retriever = Retriever(indexer.store, k=1, section=True)
+    (best,) = retriever.retrieve(middle["text"], where={"file": "guide/intro.md"})
+    assert best.id == f"guide/intro.md#{middle['position']}"
+    assert (best.context_start, best.context_end) == (in_setup[0]["start"], in_setup[-1]["end"])
+    assert all(m["text"] in best.context for m in in_setup)
+    assert "not this part" not in best.context and best.text == middle["text"]
