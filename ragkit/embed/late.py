@@ -91,7 +91,7 @@ def late_chunk_documents(
     _warn_unless_mean(embedder)
     for index, (text, chunks) in enumerate(documents):
         _check_spans(index, text, chunks)
-    out: list[Matrix] = [np.empty((0, embedder.dim), dtype=np.float32)] * len(documents)
+    out = [np.empty((0, embedder.dim), dtype=np.float32) for _ in documents]
     todo = [i for i, (_, chunks) in enumerate(documents) if chunks]
     for first in range(0, len(todo), _GROUP):
         group = todo[first : first + _GROUP]
