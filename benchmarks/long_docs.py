@@ -12,6 +12,11 @@ by its best chunk, or by its single vector when truncated. Strategies:
 * **original documents** (a reference, not a strategy): each SciFact document embedded on
   its own, the long document scored by its best one: chunking that knows the true boundaries.
 
+The neighbours of an abstract in a long document are unrelated abstracts, so the context late
+chunking brings a chunk is mostly other documents' topics: this task shows what late chunking
+costs or gains when the context does not help, against truncation's loss of all but the first
+window. Coherent long texts (one paper, one manual) are where the context should pay.
+
 ``--docs N`` keeps N documents: those judged relevant to a test query first (so every query
 can be answered), then random others. Prints a Markdown table.
 
