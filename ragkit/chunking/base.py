@@ -278,12 +278,17 @@ class BaseChunker:
         return [(start, end, count)] if count <= budget.limit else None
 
     def _checked(self, doc: DocTokens, section: Section, budget: Budget) -> Iterator[Span]:
-        for start, end, count in self._split(doc, section, budget):
-            start, end = _strip(doc.text, start, end)
-            if start == end:
-                continue
-            if count < 0:
-                count = self._measure(doc, start, end, budget)
+        spans = [
+            _strip(doc.text, start, end) + (count,)
+            for start, end, count in self._split(doc, section, budget)
+        ]
+        spans = [span for span in spans if span[0] != span[1]]
+        unmeasured = [i for i, span in enumerate(spans) if span[2] < 0]
+        if unmeasured:  # one tokenizer call for all the candidates
+            texts = [budget.header + doc.text[spans[i][0] : spans[i][1]] for i in unmeasured]
+            for i, count in zip(unmeasured, self.counter.counts(texts), strict=True):
+                spans[i] = (spans[i][0], spans[i][1], count)
+        for start, end, count in spans:
             if count <= budget.limit:
                 yield start, end, count
             else:

@@ -90,6 +90,15 @@ class TokenCounter:
             return len(self._tokenizer.encode_batch_fast(batch, add_special_tokens=True)[0].ids)
         return len(self._tokenizer.encode(batch[0], add_special_tokens=True))
 
+    def counts(self, texts: list[str]) -> list[int]:
+        """:meth:`count` of many texts in one tokenizer call."""
+        batch = [self.prompt + _check_str(text) for text in texts]
+        if self._fast:
+            encoded = self._tokenizer.encode_batch_fast(batch, add_special_tokens=True)
+        else:
+            encoded = self._tokenizer.encode_batch(batch, add_special_tokens=True)
+        return [len(e.ids) for e in encoded]
+
     def fits(self, text: str) -> bool:
         """Whether ``text`` (with the prompt) fits the window untruncated."""
         return self.count(text) <= self.max_tokens
