@@ -16,7 +16,6 @@ Usage::
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -33,16 +32,15 @@ from ragkit.embed.late import late_chunk_documents
 from ragkit.embed.onnx import TextEmbedder
 from ragkit.errors import ConfigError, LoaderError
 from ragkit.ingest.manifest import FileState, Manifest
+from ragkit.loaders._read import read_file
 from ragkit.loaders.document import Document
-from ragkit.loaders.folder import FolderLoader, LoadFailure, load_file
+from ragkit.loaders.folder import FolderLoader, LoadFailure, load_raw
 from ragkit.store.chroma import ChromaStore
 from ragkit.types import Matrix
 
 __all__ = ["IndexReport", "Indexer", "chunk_metadata"]
 
 logger = logging.getLogger(__name__)
-
-_HASH_BLOCK = 1 << 20
 
 
 @dataclass
@@ -143,6 +141,7 @@ class Indexer:
         self.batch_chunks = batch_chunks
         self.show_progress = show_progress
         self.manifest = Manifest(store.client, store.collection.name)
+        self._touched: list[FileState] = []
         described: dict[str, Any] = {
             "chunker": _describe(chunker),
             "markdown": _describe(markdown_chunker) if markdown_chunker else None,
@@ -163,6 +162,7 @@ class Indexer:
         began = time.perf_counter()
         report = IndexReport()
         known = self.manifest.load()
+        self._touched = []  # unchanged files with a new mtime: their states are saved at once
         files = list(self._walk(paths))
         report.files_seen = len(files)
         seen: set[str] = set()
@@ -189,6 +189,7 @@ class Indexer:
                     self._flush(batch, report, show)
                     batch = []
             self._flush(batch, report, show)
+            self.manifest.save(self._touched)
             if prune:
                 roots = {str(Path(p).resolve()) for p in paths}
                 gone = [s for k, s in known.items() if k not in seen and s.root in roots]
@@ -219,28 +220,37 @@ class Indexer:
         old: FileState | None,
         report: IndexReport,
     ) -> _Pending | None:
-        """The file's chunks, or None when it is unchanged or cannot be loaded."""
+        """The file's chunks, or None when it is unchanged or cannot be loaded.
+
+        The file is read once: its bytes are hashed and, if changed, parsed from memory.
+        """
         try:
             stat = path.stat()
-            if (
-                old is not None
-                and old.done
-                and old.signature == self.signature
-                and (old.size, old.mtime_ns) == (stat.st_size, stat.st_mtime_ns)
-            ):
-                report.files_unchanged += 1
-                return None
-            digest = _sha256(path)
         except OSError as exc:
             report.failures.append(LoadFailure(path, LoaderError(f"Cannot read {path}: {exc}")))
             return None
-        state = FileState(key, str(root), digest, stat.st_size, stat.st_mtime_ns, 0, self.signature)
-        if old is not None and old.done and (old.sha256, old.signature) == (digest, self.signature):
-            self.manifest.save([replace(state, chunks=old.chunks)])  # touched: new mtime only
+        current = old is not None and old.done and old.signature == self.signature
+        if (
+            current
+            and old is not None
+            and (old.size, old.mtime_ns) == (stat.st_size, stat.st_mtime_ns)
+        ):
             report.files_unchanged += 1
             return None
         try:
-            documents = load_file(path, root=root.parent if root.is_file() else root)
+            raw = read_file(path)
+        except LoaderError as exc:
+            report.failures.append(LoadFailure(path, exc))
+            return None
+        state = FileState(
+            key, str(root), raw.sha256, stat.st_size, stat.st_mtime_ns, 0, self.signature
+        )
+        if current and old is not None and old.sha256 == raw.sha256:
+            self._touched.append(replace(state, chunks=old.chunks))  # new mtime only
+            report.files_unchanged += 1
+            return None
+        try:
+            documents = load_raw(raw, key, encoding=None)
         except LoaderError as exc:
             logger.warning("Skipped %s: %s", path, exc)
             report.failures.append(LoadFailure(path, exc))
@@ -250,9 +260,7 @@ class Indexer:
             for doc in documents
             for chunk in self._chunker_for(doc).chunk(doc.text, source_id=doc.id, title=doc.title)
         ]
-        state = FileState(
-            key, str(root), digest, stat.st_size, stat.st_mtime_ns, len(chunks), self.signature
-        )
+        state = replace(state, chunks=len(chunks))
         texts = {doc.id: doc.text for doc in documents} if self.late_chunking else {}
         return _Pending(state, chunks, replaces=old is not None, texts=texts)
 
@@ -359,14 +367,6 @@ def _describe(chunker: BaseChunker) -> dict[str, Any]:
         "header": chunker.header,
         "max_tokens": chunker.max_tokens,
     }
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(_HASH_BLOCK), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _rates(report: IndexReport, began: float) -> dict[str, str]:

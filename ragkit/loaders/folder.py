@@ -32,6 +32,7 @@ __all__ = [
     "LoadFailure",
     "SUPPORTED_SUFFIXES",
     "load_file",
+    "load_raw",
 ]
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,27 @@ def load_file(
         DependencyError: The format's extra (``html``, ``pdf``) is not installed.
     """
     path = Path(path)
+    _loader_for(path)  # an unsupported suffix fails before anything is read
+    base = Path(root) if root is not None else path.parent
+    try:
+        doc_id = path.relative_to(base).as_posix()
+    except ValueError as exc:
+        raise ConfigError(f"{path} is not inside root {base}.") from exc
+    return load_raw(read_file(path), doc_id, encoding=encoding)
+
+
+def load_raw(raw: RawFile, doc_id: str, *, encoding: str | None = None) -> list[Document]:
+    """:func:`load_file` of bytes already read (:func:`ragkit.loaders._read.read_file`).
+
+    Raises:
+        LoaderError: The suffix is not supported, or the file cannot be parsed.
+        UndecodableFileError: The file is not valid UTF-8 (or ``encoding``).
+        DependencyError: The format's extra (``html``, ``pdf``) is not installed.
+    """
+    return _loader_for(raw.path)(raw, doc_id, encoding=encoding)
+
+
+def _loader_for(path: Path) -> _Loader:
     loader = _LOADERS.get(path.suffix.lower())
     if loader is None:
         raise LoaderError(
@@ -74,13 +96,7 @@ def load_file(
             f"{', '.join(SUPPORTED_SUFFIXES)}.",
             path=str(path),
         )
-    base = Path(root) if root is not None else path.parent
-    try:
-        doc_id = path.relative_to(base).as_posix()
-    except ValueError as exc:
-        raise ConfigError(f"{path} is not inside root {base}.") from exc
-    raw: RawFile = read_file(path)
-    return loader(raw, doc_id, encoding=encoding)
+    return loader
 
 
 @dataclass(frozen=True)

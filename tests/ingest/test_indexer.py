@@ -104,6 +104,7 @@ def test_a_second_run_skips_unchanged_files_without_embedding(
     os.utime(corpus / "notes.txt", ns=(1, 1))  # touched: new mtime, same bytes (hashed)
     report = again.index([corpus])
     assert (report.files_indexed, report.files_unchanged, report.chunks_written) == (0, 4, 0)
+    assert again.manifest.load()["notes.txt"].mtime_ns == 1  # the new mtime is remembered
 
 
 def _forbidden(*args: object, **kwargs: object) -> None:
