@@ -183,14 +183,6 @@ class BinaryIndex:
             mask[rows[rows >= 0]] = True
             return mask
 
-    def search(
-        self, query_codes: Codes, k: int, *, allowed: npt.NDArray[np.bool_] | None = None
-    ) -> tuple[list[list[str]], npt.NDArray[np.int32]]:
-        """Ids and Hamming distances of the ``k`` nearest codes per query."""
-        with self._lock:
-            rows, distances = hamming_top_k(query_codes, self._codes.view(), k, allowed=allowed)
-            return [self._ids.ids_at(row) for row in rows], distances
-
     def shortlist(
         self,
         code_query: Vector,
