@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from ragkit.errors import ConfigError, InputError
@@ -49,6 +49,10 @@ class Passage:
         context: With expansion, the chunk and its neighbours joined (else the chunk's text).
         context_start: Offset of ``context`` in the document.
         context_end: Offset one past it.
+        scores: Each stage's score for this passage, by stage: ``"cosine"`` (dense search),
+            ``"bm25"`` and ``"fusion"`` (hybrid search), ``"rerank"`` (the reranker),
+            ``"relevance"`` (the relevance estimate the filter used). ``score`` is the last
+            stage's.
     """
 
     id: str
@@ -64,6 +68,7 @@ class Passage:
     context: str
     context_start: int
     context_end: int
+    scores: Mapping[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain values (for ``--json``)."""
@@ -81,6 +86,7 @@ class Passage:
             "context_start": self.context_start,
             "context_end": self.context_end,
             "metadata": self.metadata,
+            "scores": dict(self.scores),
         }
 
 
@@ -209,6 +215,7 @@ def _passage(hit: Hit) -> Passage:
         context=text,
         context_start=start,
         context_end=end,
+        scores={"cosine": hit.score},
     )
 
 
