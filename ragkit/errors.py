@@ -21,6 +21,9 @@ One base class, so callers can catch everything ragkit means to raise::
     ├── FilterError (ValueError)            a metadata or document filter is malformed
     ├── LoaderError                         a file could not be loaded as a document (names it)
     │   └── UndecodableFileError (ValueError) the bytes are not valid in the file's encoding
+    ├── ServiceError                        a remote model service (an LLM endpoint) failed
+    │   ├── ServiceAuthError                  it answered 401/403 (API key missing or wrong)
+    │   └── ServiceNotFoundError (LookupError) it answered 404 (no such model or endpoint)
     └── StoreError                          the vector store cannot do what was asked
         ├── EmbedderMismatchError             the collection was built with another embedder
         └── StoreLockedError                  another process is writing the persistent store
@@ -48,6 +51,9 @@ __all__ = [
     "RagkitError",
     "RemoteAuthError",
     "RemoteNotFoundError",
+    "ServiceAuthError",
+    "ServiceError",
+    "ServiceNotFoundError",
     "StoreError",
     "StoreLockedError",
     "UndecodableFileError",
@@ -136,6 +142,22 @@ class LoaderError(RagkitError):
 
 class UndecodableFileError(LoaderError, ValueError):
     """A file's bytes are not valid in its encoding (UTF-8 unless one was given)."""
+
+
+class ServiceError(RagkitError):
+    """A remote model service (an OpenAI-compatible LLM endpoint) could not be used.
+
+    Raised when it cannot be reached after the retries, times out, refuses the request or answers
+    without a usable message; the message names the URL (never the API key).
+    """
+
+
+class ServiceAuthError(ServiceError):
+    """The service refused the request (401/403): the API key is missing or wrong."""
+
+
+class ServiceNotFoundError(ServiceError, LookupError):
+    """The service has no such model, or no chat endpoint at that URL (404)."""
 
 
 class StoreError(RagkitError):
