@@ -22,7 +22,8 @@ import logging
 import math
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -52,7 +53,7 @@ from ragkit.store.layout import LayoutRequest, Rotate, StoreLayout, load_layout
 from ragkit.store.records import chunked, validate_records
 from ragkit.types import Matrix, Vector
 
-__all__ = ["ChromaStore", "RescoreMode", "SearchMode"]
+__all__ = ["ChromaStore", "RescoreMode", "SearchMode", "StoreWrite"]
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +63,28 @@ RescoreMode = Literal["float", "int8", "asymmetric", "none"]
 _FINGERPRINT_KEY = "ragkit:fingerprint"
 _GENERATION_KEY = "ragkit:generation"
 _PAGE = 5_000
+
+
+@dataclass(frozen=True)
+class StoreWrite:
+    """One write through a :class:`ChromaStore`, as the listeners it was given see it.
+
+    Attributes:
+        ids: The records upserted or deleted.
+        documents: Their documents as given (None for deletes, or where the stored text stays).
+        metadatas: Their user metadata as given (None for deletes, or when none was given).
+        deleted: Whether the records were deleted.
+        before: The collection's write counter (:meth:`ChromaStore.generation`) the write
+            found; another client wrote in between if it is not the one the listener last saw.
+        after: The counter once the write is recorded.
+    """
+
+    ids: list[str]
+    documents: list[str | None] | None
+    metadatas: list[dict[str, Any] | None] | None
+    deleted: bool
+    before: int
+    after: int
 
 
 class ChromaStore:
@@ -172,6 +195,7 @@ class ChromaStore:
             self._lock = threading.RLock()
             self._index: BinaryIndex | None = None
             self._seen_generation: int | None = None
+            self._listeners: list[Callable[[StoreWrite], None]] = []
             self.layout: StoreLayout | None = None
             self._check_fingerprint(reembed)
             self._load_layout(self._meta())
@@ -243,11 +267,36 @@ class ChromaStore:
         meta.pop("hnsw:space", None)  # configuration owns the space; metadata may not repeat it
         self.collection.modify(metadata=meta)
 
-    def _bump_generation(self, changes: Mapping[str, Any] | None = None) -> None:
-        """Record a write (and ``changes``) in one metadata update that other clients see."""
-        generation = int(self._meta().get(_GENERATION_KEY, 0)) + 1
-        self._modify({**(changes or {}), _GENERATION_KEY: generation})
-        self._seen_generation = generation
+    def _bump_generation(self, changes: Mapping[str, Any] | None = None) -> int:
+        """Record a write (and ``changes``) in one metadata update that other clients see.
+
+        Returns:
+            The write counter as it was before.
+        """
+        before = int(self._meta().get(_GENERATION_KEY, 0))
+        self._modify({**(changes or {}), _GENERATION_KEY: before + 1})
+        self._seen_generation = before + 1
+        return before
+
+    def generation(self) -> int:
+        """The collection's write counter: every write through any ragkit client bumps it."""
+        return int(self._meta().get(_GENERATION_KEY, 0))
+
+    def subscribe(self, listener: Callable[[StoreWrite], None]) -> None:
+        """Call ``listener`` after each write through this store (under its write lock).
+
+        Side indexes (:class:`ragkit.lexical.bm25.BM25Index`) follow the writes this way;
+        writes by other clients show up as a changed :meth:`generation`.
+        """
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Callable[[StoreWrite], None]) -> None:
+        """Stop calling ``listener`` (given to :meth:`subscribe`)."""
+        self._listeners.remove(listener)
+
+    def _notify(self, write: StoreWrite) -> None:
+        for listener in list(self._listeners):
+            listener(write)
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -325,9 +374,10 @@ class ChromaStore:
                     metadatas=self._replacing(ids[part], metas),
                 )
             self.layout = layout
-            self._bump_generation(changes)
+            before = self._bump_generation(changes)
             if self._index is not None:
                 self._index.upsert(ids, codes, factors, int8_rows)
+            self._notify(StoreWrite(ids, documents, metadatas, False, before, before + 1))
 
     def _replacing(self, ids: list[str], metas: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Metadata that replaces what the ids hold, rather than merging into it.
@@ -359,9 +409,10 @@ class ChromaStore:
                 )["ids"]
             for part in chunked(len(doomed), self.client.get_max_batch_size()):
                 self.collection.delete(ids=doomed[part])
-            self._bump_generation()
+            before = self._bump_generation()
             if self._index is not None:
                 self._index.delete(doomed)
+            self._notify(StoreWrite(doomed, None, None, True, before, before + 1))
 
     def count(self) -> int:
         """Number of records."""
