@@ -90,7 +90,7 @@ def test_every_item_is_inside_some_window_and_windows_overlap() -> None:
     for n in range(21, 60):
         spans = window_spans(n, 20, 7)
         assert {i for start, end in spans for i in range(start, end)} == set(range(n))
-        assert all(b[1] > a[0] for a, b in zip(spans, spans[1:]))  # consecutive ones overlap
+        assert all(b[1] > a[0] for a, b in zip(spans, spans[1:], strict=False))  # they overlap
 
 
 def test_truncate_keeps_a_fitting_text_and_cuts_a_long_one_within_budget_at_a_word() -> None:
