@@ -107,8 +107,10 @@ class LLMReranker:
     ) -> None:
         if not isinstance(model, str) or not model.strip():
             raise ConfigError("model must name the chat model to use, e.g. 'qwen2.5:7b-instruct'.")
-        _check_ints(1, context_tokens=context_tokens, window=window, step=step)
-        _check_ints(1, max_passage_tokens=max_passage_tokens)
+        _check_ints(
+            1, context_tokens=context_tokens, window=window, step=step,
+            max_passage_tokens=max_passage_tokens,
+        )  # fmt: skip
         _check_ints(0, retries=retries)
         if window < 2 or step >= window:
             raise ConfigError(f"Need window >= 2 and step < window; got {window=}, {step=}.")
