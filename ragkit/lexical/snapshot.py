@@ -69,7 +69,7 @@ def read_snapshot(path: Path) -> tuple[dict[str, Any], dict[str, npt.NDArray[np.
         SnapshotError: No such file, a damaged one, or another format.
     """
     try:
-        with np.load(path, allow_pickle=False) as loaded:
+        with path.open("rb") as file, np.load(file, allow_pickle=False) as loaded:
             arrays = {name: loaded[name] for name in loaded.files}
         header = json.loads(arrays.pop(_HEADER).tobytes().decode("utf-8"))
     except FileNotFoundError as exc:
