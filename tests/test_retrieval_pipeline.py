@@ -214,3 +214,41 @@ def test_empty_queries_are_input_errors(store: ChromaStore) -> None:
 def test_repr_names_the_stages_in_use(store: ChromaStore) -> None:
     text = repr(Retriever(store, k=3, mmr=0.5, min_score=0.2))
     assert text == "Retriever('pipeline', k=3, min_score=0.2, mmr=0.5)"
+
+
+def test_hybrid_candidates_carry_bm25_and_fusion_and_rank_by_fusion(
+    store: ChromaStore, tmp_path: Path
+) -> None:
+    from ragkit.lexical.bm25 import BM25Index
+
+    # noise#5 points anywhere, but its text is the only one with the query's rare word.
+    vector = store.collection.get(ids=["noise#5"], include=["embeddings"])["embeddings"][0]
+    store.add(
+        ["noise#5"],
+        embeddings=[vector],
+        documents=["zygomorphic flowers"],
+        metadatas=[_meta("noise#5", "zygomorphic flowers")],
+    )
+    lexical = BM25Index(store, directory=tmp_path / "lexical")
+    question = QUESTION + " zygomorphic"
+    dense = Retriever(store, k=3).retrieve(question)
+    assert "noise#5" not in [p.id for p in dense]
+    hybrid = Retriever(store, k=3, hybrid=lexical, hybrid_weights=(1.0, 2.0)).retrieve(question)
+    assert hybrid[0].id == "noise#5"
+    assert set(hybrid[0].scores) == {"cosine", "bm25", "fusion"}
+    assert hybrid[0].score == hybrid[0].scores["fusion"]
+    assert [p.score for p in hybrid] == sorted((p.score for p in hybrid), reverse=True)
+    diverse = Retriever(store, k=3, hybrid=lexical, mmr=0.5, min_relevance=0.0).retrieve(question)
+    assert all("relevance" in p.scores for p in diverse) and len(diverse) == 3
+
+
+def test_bad_hybrid_options_are_config_errors(store: ChromaStore, tmp_path: Path) -> None:
+    from ragkit.lexical.bm25 import BM25Index
+
+    lexical = BM25Index(store, directory=tmp_path / "lexical")
+    for weights in [(0.0, 0.0), (1.0, -1.0), (1.0,), (float("inf"), 1.0)]:
+        with pytest.raises(ConfigError, match="hybrid_weights"):
+            Retriever(store, hybrid=lexical, hybrid_weights=weights)  # type: ignore[arg-type]
+    with ChromaStore("another", embedder=HashEmbedder(dim=DIM), path=tmp_path / "o") as other:
+        with pytest.raises(ConfigError, match="this store"):
+            Retriever(other, hybrid=lexical)

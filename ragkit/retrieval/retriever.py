@@ -1,28 +1,12 @@
-"""Retrieval over an indexed store: query, optional rerank stage, and context expansion.
-
-:class:`Retriever` embeds the query with its prompt (through the store), searches in the
-store's mode, hands the candidates to a reranker when one is given, and returns
-:class:`Passage` objects with the chunk's score, text, source and exact offsets. With
-``expand=N`` each passage also carries its neighbours (N chunks either side, same document)
-joined into one context, and with ``section=True`` the whole section it belongs to (every
-chunk of its document under the same heading path), for an LLM that needs more than the
-matching chunk.
-
-Usage::
-
-    retriever = Retriever(store, k=5, expand=1)
-    for passage in retriever.retrieve("how do binary codes save memory?"):
-        print(passage.score, passage.source, passage.start, passage.end, passage.context)
-"""
+"""The retrieval pipeline: candidates, relevance filter, rerank, score filter, MMR, top ``k``."""
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,82 +14,18 @@ from ragkit.embed.pooling import l2_normalize
 from ragkit.errors import ConfigError, InputError, StoreError
 from ragkit.rerank.mmr import check_mmr_options, diversify
 from ragkit.rerank.relevance import CosineRelevance, check_threshold
+from ragkit.retrieval.context import with_neighbours, with_sections
+from ragkit.retrieval.passage import Passage, Reranker, passage_from_hit
 from ragkit.store.base import Hit
 from ragkit.store.chroma import ChromaStore
 from ragkit.types import Vector
 
-__all__ = ["Passage", "Reranker", "Retriever"]
+if TYPE_CHECKING:
+    from ragkit.lexical.bm25 import BM25Index
+
+__all__ = ["Retriever"]
 
 logger = logging.getLogger(__name__)
-
-_CHUNK_KEYS = frozenset({"file", "source", "start", "end", "position", "tokens", "headings"})
-
-
-@dataclass(frozen=True)
-class Passage:
-    """A retrieved chunk, with where it comes from.
-
-    Attributes:
-        id: The chunk's id in the store.
-        score: Cosine similarity with the query (or the reranker's score).
-        text: The chunk's text, exactly ``document[start:end]``.
-        source: Id of the document it comes from (a file path relative to the folder indexed).
-        start: Character offset of the chunk in its document.
-        end: Character offset one past its end.
-        position: Index of the chunk in its document.
-        heading_path: Headings above it, outermost first.
-        title: The document title, if any.
-        metadata: The rest of the stored metadata (loader fields: ``path``, ``format``...).
-        context: With expansion, the chunk and its neighbours joined (else the chunk's text).
-        context_start: Offset of ``context`` in the document.
-        context_end: Offset one past it.
-        scores: Each stage's score for this passage, by stage: ``"cosine"`` (dense search),
-            ``"bm25"`` and ``"fusion"`` (hybrid search), ``"rerank"`` (the reranker),
-            ``"relevance"`` (the relevance estimate the filter used). ``score`` is the last
-            stage's.
-    """
-
-    id: str
-    score: float
-    text: str
-    source: str
-    start: int
-    end: int
-    position: int
-    heading_path: tuple[str, ...]
-    title: str | None
-    metadata: dict[str, Any]
-    context: str
-    context_start: int
-    context_end: int
-    scores: Mapping[str, float] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain values (for ``--json``)."""
-        return {
-            "id": self.id,
-            "score": self.score,
-            "source": self.source,
-            "start": self.start,
-            "end": self.end,
-            "position": self.position,
-            "heading_path": list(self.heading_path),
-            "title": self.title,
-            "text": self.text,
-            "context": self.context,
-            "context_start": self.context_start,
-            "context_end": self.context_end,
-            "metadata": self.metadata,
-            "scores": dict(self.scores),
-        }
-
-
-class Reranker(Protocol):
-    """The rerank stage: reorders (and may drop) candidates for a query."""
-
-    def rerank(self, query: str, passages: Sequence[Passage]) -> list[Passage]:
-        """The passages best first, with the reranker's scores."""
-        ...
 
 
 class Retriever:
@@ -115,7 +35,8 @@ class Retriever:
     :attr:`Passage.scores`:
 
     1. **candidates**: the ``fetch_k`` best chunks by cosine (``scores["cosine"]``, the store's
-       binary scan rescored with float vectors);
+       binary scan rescored with float vectors), or with ``hybrid``, by reciprocal rank fusion
+       of that dense ranking and BM25 (``scores["fusion"]``, ``scores["bm25"]``);
     2. **relevance filter** (``min_relevance``): candidates whose cosine, calibrated against
        the query's own background (:class:`~ragkit.rerank.relevance.CosineRelevance`), falls
        below the threshold are dropped (``scores["relevance"]``), so a query with nothing
@@ -129,13 +50,17 @@ class Retriever:
        against similarity to the passages already picked, using the stored vectors;
     6. the first ``k``, each with its neighbours or section joined into ``context``.
 
-    ``score`` is always the last scoring stage's: the reranker's, else the cosine.
+    ``score`` is always the last scoring stage's: the reranker's, else the fusion score
+    (hybrid), else the cosine.
 
     Args:
         store: A store written by :class:`~ragkit.ingest.Indexer` (chunks with offsets).
         k: Passages returned.
         fetch_k: Candidates searched for (default: ``k``, or ``4 * k`` with a reranker or
             MMR, and at least ``rerank_k``).
+        hybrid: A :class:`~ragkit.lexical.bm25.BM25Index` over ``store``: candidates come
+            from dense and BM25 search fused (:func:`~ragkit.lexical.hybrid.hybrid_search`).
+        hybrid_weights: ``(dense, bm25)`` weights of the fusion.
         reranker: Reorders the candidates (a cross-encoder, an LLM, any :class:`Reranker`).
         rerank_k: Candidates handed to the reranker, best first (default: all of them).
         min_relevance: Keep candidates whose relevance estimate (0 to 1) is at least this;
@@ -166,6 +91,8 @@ class Retriever:
         *,
         k: int = 5,
         fetch_k: int | None = None,
+        hybrid: BM25Index | None = None,
+        hybrid_weights: tuple[float, float] = (1.0, 1.0),
         reranker: Reranker | None = None,
         rerank_k: int | None = None,
         min_relevance: float | None = None,
@@ -177,7 +104,9 @@ class Retriever:
     ) -> None:
         _check_counts(k, expand, fetch_k)
         _check_stages(fetch_k, reranker, rerank_k, min_relevance, min_score, mmr)
+        _check_hybrid(store, hybrid, hybrid_weights)
         self.store, self.k, self.fetch_k = store, k, fetch_k
+        self.hybrid, self.hybrid_weights = hybrid, hybrid_weights
         self.reranker, self.rerank_k = reranker, rerank_k
         self.min_relevance, self.relevance, self.min_score = min_relevance, relevance, min_score
         self.mmr, self.expand, self.section = mmr, expand, section
@@ -185,6 +114,7 @@ class Retriever:
     def __repr__(self) -> str:
         stages = {
             "fetch_k": self.fetch_k,
+            "hybrid": None if self.hybrid is None else self.hybrid_weights,
             "reranker": self.reranker,
             "rerank_k": self.rerank_k,
             "min_relevance": self.min_relevance,
@@ -220,13 +150,8 @@ class Retriever:
         _check_counts(k, expand, self.fetch_k)
         needs_vectors = self.min_relevance is not None or self.mmr is not None
         vector = self._embed(query) if needs_vectors else None
-        hits = self.store.query(
-            query if vector is None else vector,
-            k=self._fetch(k),
-            where=where,
-            where_document=where_document,
-        )
-        passages = [_passage(hit) for hit in hits]
+        hits = self._candidates(query, vector, self._fetch(k), where, where_document)
+        passages = [passage_from_hit(hit) for hit in hits]
         vectors = None
         if vector is not None and passages:
             vectors = _StoredVectors.read(self.store, vector, [p.id for p in passages])
@@ -241,8 +166,36 @@ class Retriever:
             passages = vectors.diversified(passages, k, self.mmr)
         passages = passages[:k]
         if self.section if section is None else section:
-            return self._sections(passages)
-        return self._expanded(passages, expand) if expand else passages
+            return with_sections(self.store, passages)
+        return with_neighbours(self.store, passages, expand) if expand else passages
+
+    def _candidates(
+        self,
+        query: str,
+        vector: Vector | None,
+        fetch: int,
+        where: Mapping[str, Any] | None,
+        where_document: Mapping[str, Any] | None,
+    ) -> Sequence[Hit]:
+        """The first stage: dense search, or dense and BM25 fused."""
+        if self.hybrid is None:
+            return self.store.query(
+                query if vector is None else vector,
+                k=fetch,
+                where=where,
+                where_document=where_document,
+            )
+        from ragkit.lexical.hybrid import hybrid_search
+
+        return hybrid_search(
+            self.store,
+            self.hybrid,
+            query,
+            k=fetch,
+            weights=self.hybrid_weights,
+            where=where,
+            where_document=where_document,
+        )
 
     def _fetch(self, k: int) -> int:
         if self.fetch_k is not None:
@@ -272,35 +225,6 @@ class Retriever:
         ]
         logger.debug("Relevance filter kept %d of %d candidates", len(kept), len(passages))
         return kept
-
-    def _sections(self, passages: list[Passage]) -> list[Passage]:
-        """Each passage with every chunk of its section joined into ``context``."""
-        out = []
-        for p in passages:
-            where = {"$and": [{"source": p.source}, {"headings": _headings(p.heading_path)}]}
-            ids = self.store.collection.get(where=where, include=[])["ids"]
-            parts = [_passage(hit) for hit in self.store.get(ids)]
-            out.append(_joined(p, [p] + [q for q in parts if q.id != p.id]))
-        return out
-
-    def _expanded(self, passages: list[Passage], expand: int) -> list[Passage]:
-        """Each passage with its neighbours' text joined into ``context``."""
-        wanted = {
-            _neighbour_id(p, p.position + step)
-            for p in passages
-            for step in range(-expand, expand + 1)
-            if step and p.position + step >= 0
-        }
-        found = {hit.id: _passage(hit) for hit in self.store.get(sorted(wanted))}
-        out = []
-        for p in passages:
-            parts = [p] + [
-                found[i]
-                for step in range(-expand, expand + 1)
-                if step and (i := _neighbour_id(p, p.position + step)) in found
-            ]
-            out.append(_joined(p, [q for q in parts if q.source == p.source]))
-        return out
 
 
 @dataclass(frozen=True)
@@ -353,55 +277,20 @@ def _reranked(reranker: Reranker, query: str, passages: list[Passage]) -> list[P
     ]
 
 
-def _passage(hit: Hit) -> Passage:
-    meta = dict(hit.metadata)
-    missing = {"source", "start", "end", "position"} - set(meta)
-    if missing:
-        raise InputError(
-            f"Record {hit.id!r} has no {', '.join(sorted(missing))}: it was not written by "
-            "ragkit's indexer (`ragkit index`); query the store with ChromaStore.query instead."
+def _check_hybrid(store: ChromaStore, hybrid: object, weights: tuple[float, float]) -> None:
+    if hybrid is None:
+        return
+    if getattr(hybrid, "store", None) is not store:
+        raise ConfigError("hybrid must be a BM25Index over this store: BM25Index(store).")
+    if (
+        len(weights) != 2
+        or not all(isinstance(w, int | float) and math.isfinite(w) and w >= 0 for w in weights)
+        or not any(weights)
+    ):
+        raise ConfigError(
+            f"hybrid_weights must be two finite weights (dense, bm25) of at least 0, not both 0; "
+            f"got {weights!r}."
         )
-    headings = tuple(json.loads(meta.get("headings") or "[]"))
-    text = hit.document or ""
-    start, end = int(meta["start"]), int(meta["end"])
-    return Passage(
-        id=hit.id,
-        score=hit.score,
-        text=text,
-        source=str(meta["source"]),
-        start=start,
-        end=end,
-        position=int(meta["position"]),
-        heading_path=headings,
-        title=meta.get("title"),
-        metadata={k: v for k, v in meta.items() if k not in _CHUNK_KEYS and k != "title"},
-        context=text,
-        context_start=start,
-        context_end=end,
-        scores={"cosine": hit.score},
-    )
-
-
-def _headings(path: tuple[str, ...]) -> str:
-    """The stored form of a heading path (:func:`ragkit.ingest.indexer.chunk_metadata`)."""
-    return json.dumps(list(path), ensure_ascii=False)
-
-
-def _neighbour_id(passage: Passage, position: int) -> str:
-    """Chunk ids are ``<document id>#<position>`` (:mod:`ragkit.ingest.indexer`)."""
-    return f"{passage.source}#{position}"
-
-
-def _joined(passage: Passage, parts: list[Passage]) -> Passage:
-    """The parts' texts in document order, overlaps dropped and gaps as one newline."""
-    parts = sorted(parts, key=lambda q: q.start)
-    text, end = parts[0].text, parts[0].end
-    for q in parts[1:]:
-        if q.end <= end:
-            continue
-        text += q.text[end - q.start :] if q.start < end else "\n" * (q.start > end) + q.text
-        end = q.end
-    return replace(passage, context=text, context_start=parts[0].start, context_end=end)
 
 
 def _check_stages(
