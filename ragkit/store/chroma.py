@@ -274,6 +274,8 @@ class ChromaStore:
             The write counter as it was before.
         """
         before = int(self._meta().get(_GENERATION_KEY, 0))
+        if before != self._seen_generation:
+            self._index = None  # another client wrote since it was built: rebuild it
         self._modify({**(changes or {}), _GENERATION_KEY: before + 1})
         self._seen_generation = before + 1
         return before
