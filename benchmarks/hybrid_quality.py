@@ -34,17 +34,17 @@ from ragkit.lexical.hybrid import hybrid_search  # noqa: E402
 from ragkit.store.chroma import ChromaStore  # noqa: E402
 
 BM25_ROWS: list[tuple[str, dict[str, Any]]] = [
-    ("BM25, no stemming, k1=1.2 b=0.75", {"stemmer": None}),
-    ("BM25, Snowball stems, k1=1.5 b=0.75 (bm25s default)", {"k1": 1.5}),
+    ("BM25, no stemming, k1=1.5 b=0.75", {"stemmer": None}),
+    ("BM25, Snowball stems, k1=1.2 b=0.75 (Lucene default)", {"k1": 1.2}),
     ("BM25, Snowball stems, k1=0.9 b=0.4 (Anserini default)", {"k1": 0.9, "b": 0.4}),
-    ("BM25, Snowball stems, k1=1.2 b=0.75 (ragkit default)", {}),
+    ("BM25, Snowball stems, k1=1.5 b=0.75 (ragkit, bm25s default)", {}),
 ]
 FUSION_ROWS: list[tuple[str, dict[str, Any]]] = [
-    ("RRF, weights 1 : 1", {"weights": (1.0, 1.0)}),
+    ("RRF, weights 1 : 1 (default; fetch_k 3k)", {}),
     ("RRF, weights 1 : 0.5 (dense : BM25)", {"weights": (1.0, 0.5)}),
     ("RRF, weights 0.5 : 1", {"weights": (0.5, 1.0)}),
-    ("RRF, weights 1 : 1, fetch_k 30", {"weights": (1.0, 1.0), "fetch_k": 30}),
-    ("RRF, weights 1 : 1, rrf_k 20", {"weights": (1.0, 1.0), "rrf_k": 20}),
+    ("RRF, weights 1 : 1, fetch_k 10k", {"fetch_k": -10}),
+    ("RRF, weights 1 : 1, rrf_k 20", {"rrf_k": 20}),
 ]
 
 
@@ -65,6 +65,12 @@ class CachedQueries:
 
     def fingerprint(self) -> dict[str, Any]:
         return {"model": "cached all-MiniLM-L6-v2 int8 queries"}
+
+
+def fetch(options: dict[str, Any], k: int) -> dict[str, Any]:
+    """The options, with a negative ``fetch_k`` read as that multiple of ``k``."""
+    fetch_k = options.get("fetch_k")
+    return {**options, "fetch_k": -fetch_k * k} if fetch_k is not None and fetch_k < 0 else options
 
 
 def score(search: Callable[[str, int], list[str]], dataset: Any) -> dict[str, float]:
@@ -118,7 +124,9 @@ def main() -> None:
     for name, options in FUSION_ROWS:
         row(
             name,
-            lambda q, k, o=options: [h.id for h in hybrid_search(store, lexical, q, k, **o)],
+            lambda q, k, o=options: [
+                h.id for h in hybrid_search(store, lexical, q, k, **fetch(o, k))
+            ],
         )
     print(f"(BM25 index: {lexical.nbytes() / 2**20:.1f} MiB for {len(lexical)} records)")
     store.close()

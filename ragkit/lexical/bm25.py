@@ -69,7 +69,7 @@ class BM25Index:
         store: ChromaStore,
         *,
         analyzer: Analyzer | None = None,
-        k1: float = 1.2,
+        k1: float = 1.5,
         b: float = 0.75,
         method: str = "lucene",
         directory: str | Path | None = None,

@@ -62,7 +62,7 @@ def hybrid_search(
         lexical: A BM25 index over the same store.
         query: The question, as text.
         k: Results to return.
-        fetch_k: Results each leg contributes (default: ``max(2 * k, 100)``).
+        fetch_k: Results each leg contributes (default: ``max(3 * k, 30)``).
         weights: ``(dense, lexical)`` weights of the two rankings; a leg weighted 0 is skipped.
         rrf_k: Rank offset of the fusion (60 as in the original paper).
         where: Metadata filter, applied to both legs.
@@ -75,7 +75,7 @@ def hybrid_search(
     """
     if not isinstance(query, str) or not query.strip():
         raise InputError(f"The query must be a non-empty string, got {query!r}.")
-    fetch_k = max(2 * k, 100) if fetch_k is None else fetch_k
+    fetch_k = max(3 * k, 30) if fetch_k is None else fetch_k
     for name, value in (("k", k), ("fetch_k", fetch_k)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"{name} must be an integer of at least 1, got {value!r}.")

@@ -19,9 +19,9 @@ DOCS = {"a": "apple banana apple", "b": "banana cherry", "c": "cherry cherry che
 
 
 def bm25(term_freq: int, doc_freq: int, length: int, docs: int, mean_length: float) -> float:
-    """Lucene BM25 with k1=1.2, b=0.75, written out."""
+    """Lucene BM25 with k1=1.5, b=0.75, written out."""
     idf = math.log(1 + (docs - doc_freq + 0.5) / (doc_freq + 0.5))
-    return idf * term_freq / (term_freq + 1.2 * (1 - 0.75 + 0.75 * length / mean_length))
+    return idf * term_freq / (term_freq + 1.5 * (1 - 0.75 + 0.75 * length / mean_length))
 
 
 def fill(store: ChromaStore, docs: dict[str, str] = DOCS) -> None:
