@@ -16,13 +16,19 @@ How the entries were chosen:
 - Prompts are copied from ``config_sentence_transformers.json``, the model card, or the MTEB
   model registry (``embeddings-benchmark/mteb`` ``mteb/models/*.py``), which evaluates with them.
 - SciFact figures in descriptions are MTEB nDCG@10 from ``embeddings-benchmark/results``.
+
+Rerankers (:class:`RerankerSpec`) follow the same rules. The sentence-transformers cross-encoder
+repos were renamed (``ms-marco-MiniLM-L-6-v2`` -> ``ms-marco-MiniLM-L6-v2``; the hub redirects the
+old ids), so ``repo_id`` holds the current name and ``model_id`` the name users know. Their
+``onnx/`` folders hold the sentence-transformers exports (``model.onnx``,
+``model_quint8_avx2.onnx``, ``model_qint8_*``, ``model_O1..O4``).
 """
 
 from __future__ import annotations
 
-from ragkit.catalog import ModelSpec
+from ragkit.catalog import ModelSpec, RerankerSpec
 
-__all__ = ["BUILTIN_MODELS"]
+__all__ = ["BUILTIN_MODELS", "BUILTIN_RERANKERS"]
 
 # BGE v1.5, Snowflake arctic-embed v1/v1.5 and mxbai-embed-large-v1 share this query instruction;
 # documents get no prompt.
@@ -244,5 +250,75 @@ BUILTIN_MODELS: tuple[ModelSpec, ...] = (
                 "11bda26d2ee754b20d46c90d0fae7eb5a71e0f947e74261afd6ad640ebbcfa7f"
             ),
         },
+    ),
+)
+
+# ST cross-encoder exports: fp32 plus the u8-weight int8 file that runs on any AVX2 CPU.
+_ST_CROSS_ENCODER_FILES = {"fp32": "onnx/model.onnx", "int8": "onnx/model_quint8_avx2.onnx"}
+
+BUILTIN_RERANKERS: tuple[RerankerSpec, ...] = (
+    RerankerSpec(
+        model_id="cross-encoder/ms-marco-MiniLM-L-6-v2",
+        max_tokens=512,
+        repo_id="cross-encoder/ms-marco-MiniLM-L6-v2",
+        revision="main",  # unverified: no commit hash seen; onnx/ listing assumed as its L2/L4 siblings
+        onnx_files=_ST_CROSS_ENCODER_FILES,
+        license="apache-2.0",
+        description="MS MARCO cross-encoder, 6 layers (22M); the usual default reranker.",
+    ),
+    RerankerSpec(
+        model_id="cross-encoder/ms-marco-MiniLM-L-12-v2",
+        max_tokens=512,  # tokenizer_config model_max_length; BertForSequenceClassification, 1 label
+        repo_id="cross-encoder/ms-marco-MiniLM-L12-v2",
+        revision="main",  # unverified: no commit hash seen; onnx/ listing assumed as its siblings
+        onnx_files=_ST_CROSS_ENCODER_FILES,
+        license="apache-2.0",
+        description="MS MARCO cross-encoder, 12 layers (33M); slower, slightly better than L-6.",
+    ),
+    RerankerSpec(
+        model_id="cross-encoder/ms-marco-TinyBERT-L-2-v2",
+        max_tokens=512,
+        # Renamed ms-marco-TinyBERT-L2; its onnx/ lists model.onnx (17.6 MB) and
+        # model_quint8_avx2.onnx (4.5 MB) at 6c0a596 (short hash only: revision stays main).
+        repo_id="cross-encoder/ms-marco-TinyBERT-L2",
+        revision="main",
+        onnx_files=_ST_CROSS_ENCODER_FILES,
+        license="apache-2.0",
+        description="MS MARCO TinyBERT, 2 layers (4M): fastest, lowest quality (FlashRank's default).",
+    ),
+    RerankerSpec(
+        model_id="BAAI/bge-reranker-base",
+        max_tokens=512,
+        # "add onnx files and readme for usage with onnx (#14)": onnx/model.onnx (1.11 GB fp32,
+        # one file). XLM-RoBERTa: no token_type_ids input. int8 is built locally.
+        revision="580465186bcc87f862a9b2f9003d720af2377980",
+        onnx_files={"fp32": "onnx/model.onnx"},
+        license="mit",
+        description="English/Chinese XLM-R cross-encoder (278M); 512 tokens.",
+    ),
+    RerankerSpec(
+        model_id="BAAI/bge-reranker-v2-m3",
+        # Trained on inputs up to 8192 tokens; 1024 keeps one CPU batch of 100 pairs practical.
+        max_tokens=1024,
+        trained_max_tokens=8192,
+        # BAAI publishes no ONNX for it; this CPU export (O3-optimised, external weights in
+        # model.onnx.data) was seen at c46cc14 (short hash only).
+        repo_id="EmbeddedLLM/bge-reranker-v2-m3-onnx-o3-cpu",  # unverified: mirror not checked against the weights
+        revision="main",
+        onnx_files={"fp32": "model.onnx"},
+        onnx_data_files={"fp32": ("model.onnx.data",)},
+        license="apache-2.0",
+        description="Multilingual XLM-R cross-encoder (568M, bge-m3 based); 1024 tokens by default.",
+    ),
+    RerankerSpec(
+        model_id="jinaai/jina-reranker-v1-tiny-en",
+        # ALiBi positions: trained for 8192 tokens; 1024 by default for CPU latency.
+        max_tokens=1024,
+        trained_max_tokens=8192,
+        # "Upload more ONNX weights (#5)": onnx/model.onnx (132 MB) and model_quantized.onnx.
+        revision="9c054fe228e2097efbe5744d807bdc4aec8915b4",
+        onnx_files={"fp32": "onnx/model.onnx", "int8": "onnx/model_quantized.onnx"},
+        license="apache-2.0",
+        description="English JinaBERT cross-encoder, 4 layers (33M), ALiBi; 1024 tokens by default.",
     ),
 )

@@ -12,7 +12,13 @@ import onnxruntime as ort
 
 from ragkit.errors import ModelFileError, ModelGraphError, ProviderError
 
-__all__ = ["EncoderIO", "create_session", "inspect_encoder_io", "resolve_providers"]
+__all__ = [
+    "EncoderIO",
+    "check_encoder_inputs",
+    "create_session",
+    "inspect_encoder_io",
+    "resolve_providers",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -101,11 +107,13 @@ class EncoderIO:
     output_dim: int | None
 
 
-def inspect_encoder_io(session: Any, path: Path) -> EncoderIO:
-    """Check the graph's inputs and outputs and pick the output to pool.
+def check_encoder_inputs(
+    session: Any, path: Path, *, task: str = "feature-extraction"
+) -> tuple[str, ...]:
+    """The graph's input names, checked to be text-encoder inputs with ``input_ids`` among them.
 
     Raises:
-        ModelGraphError: Unknown required inputs, no input_ids, or no usable output.
+        ModelGraphError: Unknown required inputs, or no input_ids.
     """
     inputs = tuple(i.name for i in session.get_inputs())
     unknown = [name for name in inputs if name not in _KNOWN_INPUTS]
@@ -113,8 +121,18 @@ def inspect_encoder_io(session: Any, path: Path) -> EncoderIO:
         raise ModelGraphError(
             f"{path.name} has inputs {list(inputs)}; a text encoder needs input_ids and may take "
             f"{list(_KNOWN_INPUTS[1:])}. Unexpected: {unknown or ['(input_ids missing)']}. "
-            "Export the model as a feature-extraction encoder (e.g. optimum-cli export onnx)."
+            f"Export the model for {task} (e.g. optimum-cli export onnx --task {task})."
         )
+    return inputs
+
+
+def inspect_encoder_io(session: Any, path: Path) -> EncoderIO:
+    """Check the graph's inputs and outputs and pick the output to pool.
+
+    Raises:
+        ModelGraphError: Unknown required inputs, no input_ids, or no usable output.
+    """
+    inputs = check_encoder_inputs(session, path)
     outputs = {o.name: o.shape for o in session.get_outputs()}
     for name in (*_TOKEN_OUTPUTS, *outputs):
         shape = outputs.get(name)

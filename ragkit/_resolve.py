@@ -8,8 +8,10 @@ file, or builds one from fp32 once and caches it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from filelock import FileLock
 
@@ -19,11 +21,54 @@ from ragkit.config import RagkitSettings
 from ragkit.errors import ConfigError, ModelFileError, OfflineError, RemoteNotFoundError
 from ragkit.types import Precision
 
-__all__ = ["ResolvedModel", "build_int8", "resolve_model", "resolve_spec"]
+__all__ = [
+    "ModelFiles",
+    "ModelPaths",
+    "ResolvedModel",
+    "as_local_folder",
+    "build_int8",
+    "resolve_files",
+    "resolve_model",
+    "resolve_spec",
+]
 
 logger = logging.getLogger(__name__)
 
 _PRECISIONS = ("fp32", "int8")
+
+
+class ModelFiles(Protocol):
+    """Where a model's files live: what :class:`ModelSpec` and rerankers' specs share."""
+
+    @property
+    def repo_id(self) -> str: ...
+    @property
+    def revision(self) -> str: ...
+    @property
+    def onnx_files(self) -> Mapping[str, str]: ...
+    @property
+    def onnx_data_files(self) -> Mapping[str, tuple[str, ...]]: ...
+    @property
+    def tokenizer_files(self) -> tuple[str, ...]: ...
+    @property
+    def sha256(self) -> Mapping[str, str]: ...
+
+
+@dataclass(frozen=True)
+class ModelPaths:
+    """The local files to run a model at one precision.
+
+    Attributes:
+        onnx_path: The ONNX file for the requested precision.
+        tokenizer_path: Its ``tokenizer.json``.
+        precision: The precision of ``onnx_path``.
+        built_locally: True when the int8 file was built here from fp32.
+    """
+
+    onnx_path: Path
+    tokenizer_path: Path
+    precision: Precision
+    built_locally: bool = False
 
 
 @dataclass(frozen=True)
@@ -45,7 +90,8 @@ class ResolvedModel:
     built_locally: bool = False
 
 
-def _as_local_folder(model: str | Path) -> Path | None:
+def as_local_folder(model: str | Path) -> Path | None:
+    """``model`` as an absolute folder path when it names an existing folder, else None."""
     path = Path(model).expanduser()
     return path.resolve() if path.is_dir() else None
 
@@ -58,7 +104,7 @@ def resolve_spec(model: str | Path | ModelSpec) -> tuple[ModelSpec, Path | None]
     """
     if isinstance(model, ModelSpec):
         return model, None
-    folder = _as_local_folder(model)
+    folder = as_local_folder(model)
     if folder is not None:
         return spec_from_folder(folder), folder
     return get_model_spec(str(model)), None
@@ -79,31 +125,58 @@ def resolve_model(
         ModelFileError: A needed file is missing from a local folder.
         DownloadError: A hub download failed (OfflineError when offline and not cached).
     """
-    if precision not in _PRECISIONS:
-        raise ConfigError(f"precision must be one of {list(_PRECISIONS)}, got {precision!r}.")
+    _check_precision(precision)
     spec, folder = resolve_spec(model)
+    paths = resolve_files(
+        spec, folder, precision=precision, settings=settings, show_progress_bar=show_progress_bar
+    )
+    return ResolvedModel(
+        spec, paths.onnx_path, paths.tokenizer_path, paths.precision, paths.built_locally
+    )
+
+
+def resolve_files(
+    spec: ModelFiles,
+    folder: Path | None,
+    *,
+    precision: Precision,
+    settings: RagkitSettings,
+    show_progress_bar: bool | None = None,
+) -> ModelPaths:
+    """The files of ``spec`` at ``precision``: in ``folder`` when given, else from the hub cache.
+
+    Raises:
+        ConfigError: Unknown precision, or fp32 asked of a folder holding only an int8 file.
+        DownloadError: A hub download failed (OfflineError when offline and not cached).
+    """
+    _check_precision(precision)
     if folder is not None:
         return _resolve_local(spec, folder, precision, settings)
     return _resolve_hub(spec, precision, settings, show_progress_bar)
 
 
+def _check_precision(precision: str) -> None:
+    if precision not in _PRECISIONS:
+        raise ConfigError(f"precision must be one of {list(_PRECISIONS)}, got {precision!r}.")
+
+
 def _resolve_local(
-    spec: ModelSpec, folder: Path, precision: Precision, settings: RagkitSettings
-) -> ResolvedModel:
+    spec: ModelFiles, folder: Path, precision: Precision, settings: RagkitSettings
+) -> ModelPaths:
     tokenizer = folder / "tokenizer.json"
     if precision in spec.onnx_files:
-        return ResolvedModel(spec, folder / spec.onnx_files[precision], tokenizer, precision)
+        return ModelPaths(folder / spec.onnx_files[precision], tokenizer, precision)
     if precision == "fp32":
         raise ConfigError(
             f"{folder} holds only an int8 model ({spec.onnx_files['int8']}); use precision='int8'."
         )
     built = build_int8(folder / spec.onnx_files["fp32"], settings.cache_dir)
-    return ResolvedModel(spec, built, tokenizer, "int8", built_locally=True)
+    return ModelPaths(built, tokenizer, "int8", built_locally=True)
 
 
 def _resolve_hub(
-    spec: ModelSpec, precision: Precision, settings: RagkitSettings, show_progress_bar: bool | None
-) -> ResolvedModel:
+    spec: ModelFiles, precision: Precision, settings: RagkitSettings, show_progress_bar: bool | None
+) -> ModelPaths:
     published = precision in spec.onnx_files
     onnx_key: Precision = precision if published else "fp32"
     onnx_rel = spec.onnx_files[onnx_key]
@@ -112,13 +185,13 @@ def _resolve_hub(
     paths = _fetch(spec, required, optional, settings, show_progress_bar)
     onnx_path = paths[onnx_rel]
     if published:
-        return ResolvedModel(spec, onnx_path, paths["tokenizer.json"], precision)
+        return ModelPaths(onnx_path, paths["tokenizer.json"], precision)
     built = build_int8(onnx_path, settings.cache_dir)
-    return ResolvedModel(spec, built, paths["tokenizer.json"], "int8", built_locally=True)
+    return ModelPaths(built, paths["tokenizer.json"], "int8", built_locally=True)
 
 
 def _fetch(
-    spec: ModelSpec,
+    spec: ModelFiles,
     required: list[str],
     optional: list[str],
     settings: RagkitSettings,

@@ -16,7 +16,15 @@ from ragkit.catalog import ModelSpec, find_model_spec
 from ragkit.errors import ModelFileError
 from ragkit.types import Pooling
 
-__all__ = ["FP32_CANDIDATES", "INT8_CANDIDATES", "find_onnx_file", "spec_from_folder"]
+__all__ = [
+    "FP32_CANDIDATES",
+    "INT8_CANDIDATES",
+    "find_onnx_file",
+    "folder_max_tokens",
+    "folder_onnx_files",
+    "optional_json",
+    "spec_from_folder",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +49,8 @@ def _read_json(path: Path) -> Any:
         raise ModelFileError(f"Could not read model config file {path}: {exc}.") from exc
 
 
-def _optional_json(path: Path) -> Any:
+def optional_json(path: Path) -> Any:
+    """A JSON file's content, or None when the file is absent."""
     return _read_json(path) if path.is_file() else None
 
 
@@ -53,8 +62,28 @@ def find_onnx_file(folder: Path, candidates: tuple[str, ...]) -> Path | None:
     return None
 
 
+def folder_onnx_files(folder: Path) -> dict[str, str]:
+    """The folder's ONNX file per precision (paths inside it), checking tokenizer.json is there.
+
+    Raises:
+        ModelFileError: No ONNX file, or no tokenizer.json.
+    """
+    fp32 = find_onnx_file(folder, FP32_CANDIDATES)
+    int8 = find_onnx_file(folder, INT8_CANDIDATES)
+    if fp32 is None and int8 is None:
+        raise ModelFileError(
+            f"No ONNX model in {folder}: expected one of {list(FP32_CANDIDATES + INT8_CANDIDATES)}. "
+            "Export one with `optimum-cli export onnx --model <id> <folder>`."
+        )
+    if not (folder / "tokenizer.json").is_file():
+        raise ModelFileError(
+            f"{folder} has no tokenizer.json; copy it from the model's repository."
+        )
+    return {p: str(f.relative_to(folder)) for p, f in (("fp32", fp32), ("int8", int8)) if f}
+
+
 def _pooling_and_normalize(folder: Path) -> tuple[Pooling, bool, int | None]:
-    modules = _optional_json(folder / "modules.json")
+    modules = optional_json(folder / "modules.json")
     if not isinstance(modules, list):
         logger.warning(
             "%s has no modules.json: assuming mean pooling and L2 normalisation "
@@ -81,20 +110,21 @@ def _pooling_and_normalize(folder: Path) -> tuple[Pooling, bool, int | None]:
     )
 
 
-def _max_tokens(folder: Path) -> int:
-    st = _optional_json(folder / "sentence_bert_config.json") or {}
+def folder_max_tokens(folder: Path) -> int:
+    """The window: sentence_bert_config, else tokenizer_config, else config.json (else 512)."""
+    st = optional_json(folder / "sentence_bert_config.json") or {}
     if isinstance(st.get("max_seq_length"), int):
         return int(st["max_seq_length"])
-    tok = _optional_json(folder / "tokenizer_config.json") or {}
+    tok = optional_json(folder / "tokenizer_config.json") or {}
     limit = tok.get("model_max_length")
     if isinstance(limit, int) and limit < 1_000_000:
         return limit
-    config = _optional_json(folder / "config.json") or {}
+    config = optional_json(folder / "config.json") or {}
     return int(config.get("max_position_embeddings", _DEFAULT_MAX_TOKENS))
 
 
 def _prompts(folder: Path) -> tuple[str, str, dict[str, str]]:
-    config = _optional_json(folder / "config_sentence_transformers.json") or {}
+    config = optional_json(folder / "config_sentence_transformers.json") or {}
     prompts = {str(k): str(v) for k, v in (config.get("prompts") or {}).items()}
     query = next((prompts.pop(k) for k in _QUERY_KEYS if k in prompts), "")
     document = next((prompts.pop(k) for k in _DOCUMENT_KEYS if k in prompts), "")
@@ -110,19 +140,9 @@ def spec_from_folder(folder: Path) -> ModelSpec:
     Raises:
         ModelFileError: No ONNX file, no tokenizer.json, or unreadable config files.
     """
-    fp32 = find_onnx_file(folder, FP32_CANDIDATES)
-    int8 = find_onnx_file(folder, INT8_CANDIDATES)
-    if fp32 is None and int8 is None:
-        raise ModelFileError(
-            f"No ONNX model in {folder}: expected one of {list(FP32_CANDIDATES + INT8_CANDIDATES)}. "
-            "Export one with `optimum-cli export onnx --model <id> <folder>`."
-        )
-    if not (folder / "tokenizer.json").is_file():
-        raise ModelFileError(
-            f"{folder} has no tokenizer.json; copy it from the model's repository."
-        )
+    onnx_files = folder_onnx_files(folder)
     pooling, normalize, pooled_dim = _pooling_and_normalize(folder)
-    config = _optional_json(folder / "config.json") or {}
+    config = optional_json(folder / "config.json") or {}
     dim = pooled_dim or config.get("hidden_size") or config.get("d_model") or config.get("dim")
     query, document, tasks = _prompts(folder)
     known = (
@@ -133,12 +153,11 @@ def spec_from_folder(folder: Path) -> ModelSpec:
     if known is not None and not (query or document or tasks):
         logger.info("%s is %s: using its catalogue prompts.", folder, known.model_id)
         query, document, tasks = known.query_prompt, known.document_prompt, dict(known.task_prompts)
-    onnx_files = {p: str(f.relative_to(folder)) for p, f in (("fp32", fp32), ("int8", int8)) if f}
     return ModelSpec(
         model_id=str(folder),
         dim=int(dim) if dim else 1,
         pooling=pooling,
-        max_tokens=_max_tokens(folder),
+        max_tokens=folder_max_tokens(folder),
         onnx_files=onnx_files,
         normalize=normalize,
         query_prompt=query,

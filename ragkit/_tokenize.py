@@ -39,6 +39,19 @@ class EncodedBatch:
     attention_mask: IdArray
     token_type_ids: IdArray
 
+    def feed(self, names: Sequence[str]) -> dict[str, IdArray]:
+        """The arrays for the graph inputs ``names`` (``position_ids`` counted 0.. per row)."""
+        arrays = {
+            "input_ids": self.input_ids,
+            "attention_mask": self.attention_mask,
+            "token_type_ids": self.token_type_ids,
+        }
+        positions = np.arange(self.input_ids.shape[1], dtype=np.int64)
+        return {
+            name: arrays[name] if name in arrays else np.tile(positions, (len(self.input_ids), 1))
+            for name in names
+        }
+
 
 class TextTokenizer:
     """A ``tokenizer.json`` with truncation at ``max_tokens`` and padding done per batch."""

@@ -3,7 +3,8 @@
 Each :class:`ModelSpec` is a frozen record: where the files live on the hub, how to pool and
 normalise, the window, Matryoshka dimensions and, above all, the query/document prompts the model
 was trained with. Built-in entries live in :mod:`ragkit._catalog_data`; users add their own with
-:func:`add_custom_model`.
+:func:`add_custom_model`. Cross-encoder rerankers have their own records (:class:`RerankerSpec`)
+and registry (:func:`list_supported_rerankers`, :func:`add_custom_reranker`).
 
 Usage::
 
@@ -19,6 +20,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
+from typing import TypeVar
 
 from ragkit.errors import ConfigError, ModelNotFoundError
 from ragkit.types import Pooling, Precision
@@ -26,9 +28,13 @@ from ragkit.types import Pooling, Precision
 __all__ = [
     "DEFAULT_TOKENIZER_FILES",
     "ModelSpec",
+    "RerankerSpec",
     "add_custom_model",
+    "add_custom_reranker",
     "get_model_spec",
+    "get_reranker_spec",
     "list_supported_models",
+    "list_supported_rerankers",
 ]
 
 DEFAULT_TOKENIZER_FILES: tuple[str, ...] = (
@@ -104,15 +110,7 @@ class ModelSpec:
                 f"ModelSpec {self.model_id!r}: dim and max_tokens must be positive "
                 f"(got dim={self.dim}, max_tokens={self.max_tokens})."
             )
-        if not self.onnx_files or set(self.onnx_files) - {"fp32", "int8"}:
-            raise ConfigError(
-                f"ModelSpec {self.model_id!r}: onnx_files maps 'fp32' and/or 'int8' to a file path "
-                f"(got {dict(self.onnx_files)}); int8 can be built from fp32."
-            )
-        if "tokenizer.json" not in self.tokenizer_files:
-            raise ConfigError(
-                f"ModelSpec {self.model_id!r}: tokenizer_files must include tokenizer.json."
-            )
+        _check_files(self.model_id, self.onnx_files, self.tokenizer_files)
         bad_dims = [d for d in self.matryoshka_dims if not 0 < d <= self.dim]
         if bad_dims:
             raise ConfigError(
@@ -152,8 +150,86 @@ class ModelSpec:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
+@dataclass(frozen=True)
+class RerankerSpec:
+    """Everything needed to run one cross-encoder reranker.
+
+    Attributes:
+        model_id: The name users pass, usually the model's canonical hub id.
+        max_tokens: Window for one (query, passage) pair, special tokens included.
+        num_labels: Logits per pair: 1 (relevance logit, scored with a sigmoid) or 2
+            (irrelevant/relevant, scored with a softmax; the second is the relevant class).
+        repo_id: Hub repo holding the ONNX and tokenizer files (defaults to ``model_id``).
+        revision: Hub revision (a commit hash pins the files).
+        onnx_files: ONNX file inside the repo per precision; a missing int8 is built locally.
+        onnx_data_files: Extra files an ONNX file needs (external weights), per precision.
+        tokenizer_files: Files to fetch for tokenisation; ``tokenizer.json`` is required.
+        trained_max_tokens: The longest input the model was trained for, when the default
+            ``max_tokens`` is set lower to keep CPU latency practical.
+        license: SPDX id or short licence name.
+        description: One line for ``ragkit models list``.
+        sha256: Known checksums of repo files, by path inside the repo.
+    """
+
+    model_id: str
+    max_tokens: int
+    num_labels: int = 1
+    repo_id: str = ""
+    revision: str = "main"
+    onnx_files: Mapping[str, str] = field(
+        default_factory=lambda: _frozen_map({"fp32": "onnx/model.onnx"})
+    )
+    onnx_data_files: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    tokenizer_files: tuple[str, ...] = DEFAULT_TOKENIZER_FILES
+    trained_max_tokens: int | None = None
+    license: str = ""
+    description: str = ""
+    sha256: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.model_id:
+            raise ConfigError("RerankerSpec.model_id must be a non-empty string.")
+        if self.num_labels not in (1, 2):
+            raise ConfigError(
+                f"RerankerSpec {self.model_id!r}: num_labels must be 1 (sigmoid) or 2 (softmax), "
+                f"got {self.num_labels}."
+            )
+        if self.max_tokens < 8:
+            raise ConfigError(
+                f"RerankerSpec {self.model_id!r}: max_tokens must be at least 8, got {self.max_tokens}."
+            )
+        _check_files(self.model_id, self.onnx_files, self.tokenizer_files)
+        object.__setattr__(self, "repo_id", self.repo_id or self.model_id)
+        object.__setattr__(self, "onnx_files", _frozen_map(self.onnx_files))
+        object.__setattr__(self, "sha256", _frozen_map(self.sha256))
+        object.__setattr__(self, "onnx_data_files", MappingProxyType(dict(self.onnx_data_files)))
+
+    @property
+    def published_precisions(self) -> tuple[Precision, ...]:
+        """Precisions the hub repo publishes a file for."""
+        return tuple(p for p in ("fp32", "int8") if p in self.onnx_files)
+
+    def with_overrides(self, **changes: object) -> RerankerSpec:
+        """A copy with some fields changed (validated again)."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _check_files(
+    model_id: str, onnx_files: Mapping[str, str], tokenizer_files: tuple[str, ...]
+) -> None:
+    if not onnx_files or set(onnx_files) - {"fp32", "int8"}:
+        raise ConfigError(
+            f"Spec {model_id!r}: onnx_files maps 'fp32' and/or 'int8' to a file path "
+            f"(got {dict(onnx_files)}); int8 can be built from fp32."
+        )
+    if "tokenizer.json" not in tokenizer_files:
+        raise ConfigError(f"Spec {model_id!r}: tokenizer_files must include tokenizer.json.")
+
+
 _REGISTRY: dict[str, ModelSpec] = {}
+_RERANKERS: dict[str, RerankerSpec] = {}
 _LOCK = threading.Lock()
+_SpecT = TypeVar("_SpecT", ModelSpec, RerankerSpec)
 
 
 def _key(name: str) -> str:
@@ -161,20 +237,40 @@ def _key(name: str) -> str:
 
 
 def _ensure_builtins() -> None:
-    if _REGISTRY:
+    if _REGISTRY and _RERANKERS:
         return
-    from ragkit._catalog_data import BUILTIN_MODELS
+    from ragkit._catalog_data import BUILTIN_MODELS, BUILTIN_RERANKERS
 
     with _LOCK:
         if not _REGISTRY:
             for spec in BUILTIN_MODELS:
                 _REGISTRY[_key(spec.model_id)] = spec
+        if not _RERANKERS:
+            for reranker in BUILTIN_RERANKERS:
+                _RERANKERS[_key(reranker.model_id)] = reranker
 
 
 def list_supported_models() -> list[ModelSpec]:
-    """All known models, built-in and custom, sorted by id."""
+    """All known embedding models, built-in and custom, sorted by id."""
     _ensure_builtins()
     return sorted(_REGISTRY.values(), key=lambda s: s.model_id.lower())
+
+
+def list_supported_rerankers() -> list[RerankerSpec]:
+    """All known cross-encoder rerankers, built-in and custom, sorted by id."""
+    _ensure_builtins()
+    return sorted(_RERANKERS.values(), key=lambda s: s.model_id.lower())
+
+
+def _add(registry: dict[str, _SpecT], spec: _SpecT, overwrite: bool) -> None:
+    _ensure_builtins()
+    with _LOCK:
+        if _key(spec.model_id) in registry and not overwrite:
+            raise ConfigError(
+                f"A model named {spec.model_id!r} is already registered; "
+                "pass overwrite=True to replace it."
+            )
+        registry[_key(spec.model_id)] = spec
 
 
 def add_custom_model(spec: ModelSpec, *, overwrite: bool = False) -> None:
@@ -183,29 +279,42 @@ def add_custom_model(spec: ModelSpec, *, overwrite: bool = False) -> None:
     Raises:
         ConfigError: A model with that id exists and ``overwrite`` is false.
     """
+    _add(_REGISTRY, spec, overwrite)
+
+
+def add_custom_reranker(spec: RerankerSpec, *, overwrite: bool = False) -> None:
+    """Register a cross-encoder so :class:`~ragkit.rerank.CrossEncoderReranker` takes its id.
+
+    Raises:
+        ConfigError: A reranker with that id exists and ``overwrite`` is false.
+    """
+    _add(_RERANKERS, spec, overwrite)
+
+
+def _find(registry: Mapping[str, _SpecT], name: str) -> _SpecT | None:
+    """The spec under ``name``: the full id, or the part after ``/`` when unambiguous."""
     _ensure_builtins()
-    with _LOCK:
-        if _key(spec.model_id) in _REGISTRY and not overwrite:
-            raise ConfigError(
-                f"A model named {spec.model_id!r} is already registered; "
-                "pass overwrite=True to replace it."
-            )
-        _REGISTRY[_key(spec.model_id)] = spec
-
-
-def _short_names() -> dict[str, ModelSpec]:
-    """Ids without the organisation ("all-minilm-l6-v2"), when unambiguous."""
-    counts: dict[str, list[ModelSpec]] = {}
-    for spec in _REGISTRY.values():
-        counts.setdefault(_key(spec.model_id.rsplit("/", 1)[-1]), []).append(spec)
-    return {name: specs[0] for name, specs in counts.items() if len(specs) == 1}
+    key = _key(name)
+    if key in registry:
+        return registry[key]
+    short = [s for s in registry.values() if _key(s.model_id.rsplit("/", 1)[-1]) == key]
+    return short[0] if len(short) == 1 else None
 
 
 def find_model_spec(name: str) -> ModelSpec | None:
     """The spec registered under ``name`` (full id, or the part after ``/``), or None."""
-    _ensure_builtins()
-    key = _key(name)
-    return _REGISTRY.get(key) or _short_names().get(key)
+    return _find(_REGISTRY, name)
+
+
+def _close_matches(name: str, ids: list[str]) -> str:
+    lowered = {i.lower(): i for i in ids}
+    close = difflib.get_close_matches(_key(name), list(lowered), n=5, cutoff=0.4)
+    close += [
+        i.lower()
+        for i in ids
+        if _key(name).rsplit("/", 1)[-1] in i.lower() and i.lower() not in close
+    ]
+    return f" Did you mean: {', '.join(lowered[c] for c in close[:5])}?" if close else ""
 
 
 def get_model_spec(name: str) -> ModelSpec:
@@ -217,16 +326,30 @@ def get_model_spec(name: str) -> ModelSpec:
     spec = find_model_spec(name)
     if spec is not None:
         return spec
-    ids = [s.model_id for s in list_supported_models()]
-    lowered = {i.lower(): i for i in ids}
-    close = difflib.get_close_matches(_key(name), list(lowered), n=5, cutoff=0.4)
-    close += [
-        i.lower()
-        for i in ids
-        if _key(name).rsplit("/", 1)[-1] in i.lower() and i.lower() not in close
-    ]
-    hint = f" Did you mean: {', '.join(lowered[c] for c in close[:5])}?" if close else ""
+    if _find(_RERANKERS, name) is not None:
+        raise ModelNotFoundError(
+            f"{name!r} is a cross-encoder reranker, not an embedding model: use "
+            "ragkit.rerank.CrossEncoderReranker for it."
+        )
+    hint = _close_matches(name, [s.model_id for s in list_supported_models()])
     raise ModelNotFoundError(
         f"Unknown model {name!r}.{hint} See `ragkit models list`; pass a local folder in the "
         "sentence-transformers layout, or register the model with ragkit.add_custom_model()."
+    )
+
+
+def get_reranker_spec(name: str) -> RerankerSpec:
+    """The reranker registered under ``name`` (full id, or the part after ``/``).
+
+    Raises:
+        ModelNotFoundError: No such reranker; the message lists the closest known ids.
+    """
+    spec = _find(_RERANKERS, name)
+    if spec is not None:
+        return spec
+    hint = _close_matches(name, [s.model_id for s in list_supported_rerankers()])
+    raise ModelNotFoundError(
+        f"Unknown reranker {name!r}.{hint} See `ragkit models list`; pass a local folder with "
+        "model.onnx (or onnx/model.onnx), tokenizer.json and config.json, or register the "
+        "model with ragkit.catalog.add_custom_reranker()."
     )

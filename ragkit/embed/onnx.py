@@ -343,8 +343,7 @@ class TextEmbedder:
 
     def _run_states(self, batch: EncodedBatch) -> npt.NDArray[np.float32]:
         _, _, session, io = self._load()
-        feed = {name: _input_array(batch, name) for name in io.inputs}
-        states: npt.NDArray[np.float32] = session.run([io.output], feed)[0]
+        states: npt.NDArray[np.float32] = session.run([io.output], batch.feed(io.inputs))[0]
         return states
 
     def postprocess(self, vectors: Matrix) -> Matrix:
@@ -462,20 +461,6 @@ class TextEmbedder:
             )
             for states, layout in zip(out, layouts, strict=True)
         ]
-
-
-def _input_array(batch: EncodedBatch, name: str) -> npt.NDArray[np.int64]:
-    if name == "input_ids":
-        return batch.input_ids
-    if name == "attention_mask":
-        return batch.attention_mask
-    if name == "token_type_ids":
-        return batch.token_type_ids
-    seq = batch.input_ids.shape[1]  # position_ids
-    positions: npt.NDArray[np.int64] = np.tile(
-        np.arange(seq, dtype=np.int64), (len(batch.input_ids), 1)
-    )
-    return positions
 
 
 def _show_bar(call: bool | None, default: bool | None) -> bool:
