@@ -11,6 +11,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +24,8 @@ __all__ = ["EncodedBatch", "TextTokenizer", "was_truncated"]
 logger = logging.getLogger(__name__)
 
 IdArray = npt.NDArray[np.int64]
+IdRow = Sequence[int] | npt.NDArray[np.integer[Any]]
+"""One text's token ids: a list, or an integer array such as ``Chunk.token_ids``."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ class TextTokenizer:
         tokenizer.no_padding()
         tokenizer.enable_truncation(max_length=max_tokens)
         self._tokenizer = tokenizer
+        self._fast = hasattr(tokenizer, "encode_batch_fast")
         self._untruncated: Tokenizer | None = None
         self.path = path
         self.max_tokens = max_tokens
@@ -87,6 +91,8 @@ class TextTokenizer:
 
     def encode(self, texts: Sequence[str]) -> list[Encoding]:
         """Tokenise ``texts`` (special tokens added, truncated to the window, not padded)."""
+        if self._fast:  # tokenizers >= 0.20: no character offsets, which embedding never reads
+            return self._tokenizer.encode_batch_fast(list(texts), add_special_tokens=True)
         return self._tokenizer.encode_batch(list(texts), add_special_tokens=True)
 
     def encode_untruncated(self, texts: Sequence[str]) -> list[Encoding]:
@@ -109,7 +115,7 @@ class TextTokenizer:
             return list(probe.ids), []
         return list(probe.ids[: content[0]]), list(probe.ids[content[-1] + 1 :])
 
-    def pad_ids(self, rows: Sequence[Sequence[int]]) -> EncodedBatch:
+    def pad_ids(self, rows: Sequence[IdRow]) -> EncodedBatch:
         """Pad token id lists (all real tokens, one segment) to the longest (dynamic padding)."""
         width = max((len(r) for r in rows), default=0)
         shape = (len(rows), width)

@@ -18,8 +18,15 @@ class DocTokens:
     chunkers check every chunk with a real count before they return it.
     """
 
-    def __init__(self, text: str, offsets: list[tuple[int, int]]) -> None:
+    def __init__(
+        self,
+        text: str,
+        offsets: list[tuple[int, int]],
+        measured: dict[tuple[int, int], list[int]] | None = None,
+    ) -> None:
         self.text = text
+        # Real token ids of the spans measured so far (prompt, header and specials included).
+        self.measured: dict[tuple[int, int], list[int]] = {} if measured is None else measured
         self.starts = [start for start, _ in offsets]
         # Running maximum of the ends (sorted, even where byte-level tokens share a character).
         self.ends = list(accumulate((end for _, end in offsets), max))

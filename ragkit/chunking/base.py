@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeAlias, get_args, runtime_checkable
 
+import numpy as np
 from tokenizers import Tokenizer
 
 from ragkit.chunking._tokens import DocTokens
@@ -189,6 +190,7 @@ class BaseChunker:
         if not text.strip():
             return []
         doc: DocTokens | None = None  # token offsets, computed only if a section needs cutting
+        measured: dict[tuple[int, int], list[int]] = {}  # span -> the ids the embedder feeds
         budgets: dict[tuple[str, ...], Budget] = {}
         chunks: list[Chunk] = []
         for section in self._sections(text):
@@ -196,12 +198,13 @@ class BaseChunker:
             if path not in budgets:
                 budgets[path] = self._budget(title, path)
             budget = budgets[path]
-            spans = self._whole(text, section, budget)
+            spans = self._whole(text, section, budget, measured)
             if spans is None:
-                doc = doc or DocTokens(text, self.counter.offsets(text))
+                doc = doc or DocTokens(text, self.counter.offsets(text), measured)
                 spans = list(self._checked(doc, section, budget))
             for start, end, count in spans:
                 chunk_text = text[start:end]
+                ids = measured.get((start, end))
                 chunks.append(
                     Chunk(
                         source_id=source_id,
@@ -212,6 +215,7 @@ class BaseChunker:
                         position=len(chunks),
                         heading_path=path,
                         embed_text=budget.header + chunk_text,
+                        token_ids=None if ids is None else np.array(ids, dtype=np.int32),
                     )
                 )
         return chunks
@@ -267,15 +271,24 @@ class BaseChunker:
             )
         return Budget(header=header, size=size, limit=overhead + size)
 
-    def _whole(self, text: str, section: Section, budget: Budget) -> list[Span] | None:
+    def _whole(
+        self,
+        text: str,
+        section: Section,
+        budget: Budget,
+        measured: dict[tuple[int, int], list[int]],
+    ) -> list[Span] | None:
         """The section as one chunk if it fits (one count, no offsets), else None."""
         start, end = _strip(text, section.start, section.end)
         if start == end:
             return []
         if end - start > _MAX_CHARS_PER_TOKEN * budget.size:
             return None  # surely too long: not worth a count
-        count = self.counter.count(budget.header + text[start:end])
-        return [(start, end, count)] if count <= budget.limit else None
+        ids = self.counter.token_ids([budget.header + text[start:end]])[0]
+        if len(ids) > budget.limit:
+            return None
+        measured[start, end] = ids
+        return [(start, end, len(ids))]
 
     def _checked(self, doc: DocTokens, section: Section, budget: Budget) -> Iterator[Span]:
         spans = [
@@ -286,8 +299,9 @@ class BaseChunker:
         unmeasured = [i for i, span in enumerate(spans) if span[2] < 0]
         if unmeasured:  # one tokenizer call for all the candidates
             texts = [budget.header + doc.text[spans[i][0] : spans[i][1]] for i in unmeasured]
-            for i, count in zip(unmeasured, self.counter.counts(texts), strict=True):
-                spans[i] = (spans[i][0], spans[i][1], count)
+            for i, ids in zip(unmeasured, self.counter.token_ids(texts), strict=True):
+                spans[i] = (spans[i][0], spans[i][1], len(ids))
+                doc.measured[spans[i][0], spans[i][1]] = ids
         for start, end, count in spans:
             if count <= budget.limit:
                 yield start, end, count
@@ -295,7 +309,9 @@ class BaseChunker:
                 yield from self._windows(doc, start, end, budget)
 
     def _measure(self, doc: DocTokens, start: int, end: int, budget: Budget) -> int:
-        return self.counter.count(budget.header + doc.text[start:end])
+        ids = self.counter.token_ids([budget.header + doc.text[start:end]])[0]
+        doc.measured[start, end] = ids
+        return len(ids)
 
     def _windows(
         self, doc: DocTokens, start: int, end: int, budget: Budget, overlap: int = 0

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
 
 __all__ = ["Chunk", "HeaderMode"]
 
@@ -25,6 +28,9 @@ class Chunk:
         position: Index of the chunk within its document (0, 1, 2, ...).
         heading_path: Headings above the chunk, outermost first (empty if none).
         embed_text: What to embed: ``text``, with the contextual header in front when one is on.
+        token_ids: The ids the chunker counted for ``embed_text`` (prompt, header and special
+            tokens included), so an embedder with the same tokenizer need not tokenise again
+            (:meth:`ragkit.TextEmbedder.embed_token_ids`); None when not measured.
     """
 
     source_id: str
@@ -35,6 +41,7 @@ class Chunk:
     position: int
     heading_path: tuple[str, ...] = ()
     embed_text: str = ""
+    token_ids: npt.NDArray[np.int32] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.embed_text:

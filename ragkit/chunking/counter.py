@@ -84,20 +84,28 @@ class TokenCounter:
 
     def count(self, text: str) -> int:
         """Tokens the embedder feeds for ``text``: prompt and special tokens included."""
-        # encode_batch_fast (tokenizers >= 0.20) skips the offsets, which counting never needs.
-        batch = [self.prompt + _check_str(text)]
-        if self._fast:
-            return len(self._tokenizer.encode_batch_fast(batch, add_special_tokens=True)[0].ids)
-        return len(self._tokenizer.encode(batch[0], add_special_tokens=True))
+        return len(self.token_ids([text])[0])
 
     def counts(self, texts: list[str]) -> list[int]:
         """:meth:`count` of many texts in one tokenizer call."""
+        return [len(ids) for ids in self.token_ids(texts)]
+
+    def token_ids(self, texts: list[str]) -> list[list[int]]:
+        """The ids the embedder feeds for each text (prompt and special tokens included)."""
         batch = [self.prompt + _check_str(text) for text in texts]
+        # encode_batch_fast (tokenizers >= 0.20) skips the offsets, which counting never needs.
         if self._fast:
             encoded = self._tokenizer.encode_batch_fast(batch, add_special_tokens=True)
         else:
             encoded = self._tokenizer.encode_batch(batch, add_special_tokens=True)
-        return [len(e.ids) for e in encoded]
+        return [e.ids for e in encoded]
+
+    def same_tokens(self, other: TokenCounter) -> bool:
+        """Whether ``other`` gives the same ids for every text (tokenizer, prompt, window)."""
+        return (self.prompt, self.max_tokens) == (other.prompt, other.max_tokens) and (
+            self._tokenizer is other._tokenizer
+            or self._tokenizer.to_str() == other._tokenizer.to_str()
+        )
 
     def fits(self, text: str) -> bool:
         """Whether ``text`` (with the prompt) fits the window untruncated."""

@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from ragkit._batching import length_batches
 from ragkit._onnx import EncoderIO, create_session, inspect_encoder_io, resolve_providers
 from ragkit._resolve import ResolvedModel, resolve_model, resolve_spec
-from ragkit._tokenize import EncodedBatch, TextTokenizer, was_truncated
+from ragkit._tokenize import EncodedBatch, IdRow, TextTokenizer, was_truncated
 from ragkit.catalog import ModelSpec
 from ragkit.chunking.counter import TokenCounter
 from ragkit.config import get_settings
@@ -250,6 +250,33 @@ class TextEmbedder:
         items = check_texts(texts)
         chosen = self._choose_prompt(prompt, prompt_name, default="document")
         return self._embed(items, chosen, batch_size or self.batch_size, show_progress_bar)
+
+    def embed_token_ids(self, rows: Sequence[IdRow], *, batch_size: int | None = None) -> Matrix:
+        """Embed documents tokenised already, e.g. :attr:`ragkit.Chunk.token_ids`.
+
+        Each row is what :meth:`token_counter` gives for a document: prompt and special tokens
+        included, so this is :meth:`embed_documents` without tokenising again.
+
+        Raises:
+            InputError: A row is empty or longer than the window.
+        """
+        _, tokenizer, _, _ = self._load()
+        lengths = [len(row) for row in rows]
+        bad = [i for i, n in enumerate(lengths) if not 0 < n <= self.spec.max_tokens]
+        if bad:
+            raise InputError(
+                f"Token row {bad[0]} has {lengths[bad[0]]} ids; each row needs 1 to "
+                f"{self.spec.max_tokens} (the window): chunk the text, or use embed_documents."
+            )
+        out = np.empty((len(rows), self.dim), dtype=np.float32)
+        for batch in length_batches(
+            lengths,
+            batch_size=batch_size or self.batch_size,
+            max_batch_tokens=self.max_batch_tokens,
+        ):
+            out[batch] = self._run(tokenizer.pad_ids([rows[r] for r in batch]))
+        self.last_stats = EmbedStats(texts=len(rows), tokens=sum(lengths), truncated=0)
+        return out
 
     @overload
     def embed_query(

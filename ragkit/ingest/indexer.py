@@ -142,6 +142,7 @@ class Indexer:
         self.show_progress = show_progress
         self.manifest = Manifest(store.client, store.collection.name)
         self._touched: list[FileState] = []
+        self._reuse_ids: bool | None = None  # chunkers' token ids fit the embedder (found lazily)
         described: dict[str, Any] = {
             "chunker": _describe(chunker),
             "markdown": _describe(markdown_chunker) if markdown_chunker else None,
@@ -313,6 +314,10 @@ class Indexer:
     def _embed(self, chunks: list[Chunk], texts: Mapping[str, str]) -> Matrix:
         """One vector per chunk: each alone, or late-chunked within its document."""
         if not self.late_chunking or self._late is None:
+            measured = [chunk.token_ids for chunk in chunks if chunk.token_ids is not None]
+            if self._late is not None and len(measured) == len(chunks):  # counted when chunked
+                if self._reuses_ids(self._late):
+                    return self._late.embed_token_ids(measured)
             return self.embedder.embed_documents([chunk.embed_text for chunk in chunks])
         # A document cut by the slice edge runs once per slice: correct, a little extra work.
         groups: dict[str, list[int]] = {}
@@ -325,6 +330,16 @@ class Indexer:
         for rows, part in zip(groups.values(), pooled, strict=True):
             vectors[rows] = part
         return vectors
+
+    def _reuses_ids(self, embedder: TextEmbedder) -> bool:
+        """Whether the chunkers tokenise exactly as ``embedder`` does (then ids are reused)."""
+        if self._reuse_ids is None:
+            counter = embedder.token_counter()
+            chunkers = [self.chunker] + [self.markdown_chunker] * bool(self.markdown_chunker)
+            self._reuse_ids = all(
+                c is not None and c.counter.same_tokens(counter) for c in chunkers
+            )
+        return self._reuse_ids
 
     def _prune(self, gone: list[FileState], report: IndexReport) -> None:
         for state in gone:

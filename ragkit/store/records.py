@@ -351,36 +351,43 @@ def _metadata(meta: object, path: str) -> Metadata | None:
     out: Metadata = {}
     for key, value in meta.items():
         name = _metadata_key(key, path)
-        out[name] = _metadata_value(value, _key_path(path, name))
+        out[name] = _metadata_value(value, path, name)
     return out or None
 
 
 def _metadata_key(key: object, path: str) -> str:
     if not isinstance(key, str):
         raise InputError(f"{path}: keys must be strings, got {_describe(key)}")
-    where = _key_path(path, key)
-    if not key:
-        raise InputError(f"{where}: empty key; Chroma rejects it")
-    _utf8_or_raise(key, where)
-    if key[0] in "$#":
-        raise InputError(f"{where}: keys cannot start with {key[0]!r}; Chroma reserves '$' and '#'")
-    if key.startswith("chroma:"):
-        raise InputError(f"{where}: Chroma reserves the 'chroma:' prefix and drops such keys")
-    if key.startswith(RESERVED_PREFIX):
-        raise InputError(
-            f"{where}: the {RESERVED_PREFIX!r} prefix is reserved for ragkit's own fields; "
-            "rename the key"
-        )
+    problem = _key_problem(key)
+    if problem:  # the key's path (json-quoted) is built only for the message
+        raise InputError(f"{_key_path(path, key)}: {problem}")
     return str(key)
 
 
-def _metadata_value(value: object, path: str) -> MetadataValue:
+def _key_problem(key: str) -> str | None:
+    """Why Chroma or ragkit would refuse ``key`` as a metadata key, or None."""
+    if not key:
+        return "empty key; Chroma rejects it"
+    try:
+        _check_utf8(key)
+    except _Invalid as exc:
+        return str(exc)
+    if key[0] in "$#":
+        return f"keys cannot start with {key[0]!r}; Chroma reserves '$' and '#'"
+    if key.startswith("chroma:"):
+        return "Chroma reserves the 'chroma:' prefix and drops such keys"
+    if key.startswith(RESERVED_PREFIX):
+        return f"the {RESERVED_PREFIX!r} prefix is reserved for ragkit's own fields; rename the key"
+    return None
+
+
+def _metadata_value(value: object, path: str, key: str) -> MetadataValue:
     if isinstance(value, list):
-        return _metadata_list(value, path)
+        return _metadata_list(value, _key_path(path, key))
     try:
         return _scalar(value)
     except _Invalid as exc:
-        raise InputError(f"{path}: {exc}{_metadata_hint(value)}") from None
+        raise InputError(f"{_key_path(path, key)}: {exc}{_metadata_hint(value)}") from None
 
 
 def _metadata_list(values: list[Any], path: str) -> list[Scalar]:

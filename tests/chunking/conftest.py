@@ -63,9 +63,15 @@ _UNCAPPED: dict[int, tuple[Tokenizer, Tokenizer]] = {}
 
 def raw_count(tokenizer: Tokenizer, text: str) -> int:
     """Tokens of ``text`` with special tokens, counted independently of ragkit (no truncation)."""
+    return len(raw_ids(tokenizer, text))
+
+
+def raw_ids(tokenizer: Tokenizer, text: str) -> list[int]:
+    """Token ids of ``text`` with special tokens, independently of ragkit (no truncation)."""
     if id(tokenizer) not in _UNCAPPED:
         copy = Tokenizer.from_str(tokenizer.to_str())
         copy.no_truncation()
         copy.no_padding()
         _UNCAPPED[id(tokenizer)] = (tokenizer, copy)  # keeps the original alive: ids stay unique
-    return len(_UNCAPPED[id(tokenizer)][1].encode(text, add_special_tokens=True).ids)
+    ids: list[int] = _UNCAPPED[id(tokenizer)][1].encode(text, add_special_tokens=True).ids
+    return ids

@@ -9,7 +9,7 @@ from tokenizers import Tokenizer
 
 from ragkit import InputError, MarkdownChunker, RecursiveChunker, TokenChunker
 from ragkit.chunking import BaseChunker
-from tests.chunking.conftest import raw_count
+from tests.chunking.conftest import raw_count, raw_ids
 
 PIECES = st.one_of(
     st.text(max_size=12),  # any unicode
@@ -67,6 +67,9 @@ def _check(chunker: BaseChunker, tokenizer: Tokenizer, text: str, title: str | N
         assert chunk.position == position and chunk.source_id == "doc"
         # Counted independently: the real tokenizer, prompt, header and special tokens.
         assert chunk.token_count == raw_count(tokenizer, prompt + chunk.embed_text) <= window
+        # The ids recorded for the embedder are exactly what it would tokenise.
+        assert chunk.token_ids is not None
+        assert chunk.token_ids.tolist() == raw_ids(tokenizer, prompt + chunk.embed_text)
         assert chunk.start > previous_start  # in document order
         previous_start = chunk.start
         covered[chunk.start : chunk.end] = b"\x01" * (chunk.end - chunk.start)

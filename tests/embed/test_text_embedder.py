@@ -234,3 +234,22 @@ def test_fingerprint_changes_with_what_changes_vectors(
     assert TextEmbedder(tiny_model_dir).fingerprint() == base
     assert TextEmbedder(tiny_model_dir, query_prompt="q: ").fingerprint() != base
     assert TextEmbedder(tiny_model_dir, precision="int8").fingerprint() != base
+
+
+def test_token_ids_embed_exactly_as_the_texts_they_come_from(embedder: TextEmbedder) -> None:
+    counter = embedder.token_counter()
+    texts = [t for t in TEXTS if t.strip()]
+    rows = [np.array(ids, dtype=np.int32) for ids in counter.token_ids(texts)]
+    np.testing.assert_allclose(
+        embedder.embed_token_ids(rows), embedder.embed_documents(texts), atol=1e-6
+    )
+    assert embedder.last_stats.tokens == sum(len(r) for r in rows)
+
+
+@pytest.mark.parametrize("extra", [None, 1])
+def test_token_rows_empty_or_over_the_window_are_refused(
+    embedder: TextEmbedder, extra: int | None
+) -> None:
+    length = 0 if extra is None else embedder.max_tokens + extra
+    with pytest.raises(InputError, match=f"Token row 1 has {length} ids"):
+        embedder.embed_token_ids([[2, 3], [7] * length])

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from ragkit import ChromaStore, ConfigError, TextEmbedder
@@ -270,3 +271,30 @@ def test_retrieval_can_return_the_whole_section_of_a_passage(
     assert (best.context_start, best.context_end) == (in_setup[0]["start"], in_setup[-1]["end"])
     assert all(m["text"] in best.context for m in in_setup)
     assert "not this part" not in best.context and best.text == middle["text"]
+
+
+@pytest.mark.parametrize("same_tokenizer", [True, False])
+def test_chunks_embed_from_the_chunkers_token_ids_only_when_the_tokenizers_match(
+    tmp_path: Path,
+    embedder: TextEmbedder,
+    corpus: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    same_tokenizer: bool,
+) -> None:
+    store = ChromaStore("docs", embedder=embedder, client=_client(tmp_path))
+    # Another prompt tokenises differently: its ids must not reach the model.
+    chunker = RecursiveChunker(embedder, prompt=None if same_tokenizer else "passage: ")
+    calls = {"ids": 0, "texts": 0}
+    for name in ("embed_token_ids", "embed_documents"):
+        original = getattr(embedder, name)
+
+        def counted(*args: Any, _original: Any = original, _name: str = name, **kw: Any) -> Any:
+            calls["ids" if _name == "embed_token_ids" else "texts"] += 1
+            return _original(*args, **kw)
+
+        monkeypatch.setattr(embedder, name, counted)
+    Indexer(store, chunker).index([corpus / "notes.txt"])
+    assert (calls["ids"] > 0, calls["texts"] > 0) == (same_tokenizer, not same_tokenizer)
+    found = store.collection.get(include=["embeddings", "documents"])
+    expected = embedder.embed_documents(found["documents"])  # the chunks' text, no header
+    np.testing.assert_allclose(np.asarray(found["embeddings"]), expected, atol=1e-5)
