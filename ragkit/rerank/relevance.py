@@ -1,43 +1,46 @@
-"""Relevance filtering: one threshold that means the same for every query and model.
+"""Relevance filtering: a cosine threshold that means the same whatever the model's scale.
 
-A raw cosine says little on its own: one model puts unrelated texts at 0.1, another at 0.7,
-and a vague query scores everything lower than a precise one. So a fixed cosine cut-off
-(LangChain's ``score_threshold``, LlamaIndex's ``similarity_cutoff``) keeps junk for some
-queries and drops good passages for others. In the spirit of the Cosine Adapter (Rossi et
-al., *Relevance Filtering for Embedding-based Retrieval*, CIKM 2024), which maps each query's
-cosines through a query-dependent function before one global threshold, but with nothing to
-train, :class:`CosineRelevance` calibrates each query against its own background:
+A raw cosine says little on its own: one model puts unrelated texts at 0.1, another at 0.7
+(anisotropic models such as e5 rarely go below it), so a fixed cut-off (LangChain's
+``score_threshold``, LlamaIndex's ``similarity_cutoff``) has to be tuned again for every model
+and corpus. The Cosine Adapter (Rossi et al., *Relevance Filtering for Embedding-based
+Retrieval*, CIKM 2024) maps each query's cosines through a learned query-dependent function
+before one global threshold. With no relevance labels to learn from, :class:`CosineRelevance`
+calibrates against the store itself:
 
-1. the query is scored against a fixed random sample of the store's vectors, which tells
-   how similar this query is to texts picked at random (mean ``mu`` and spread ``sigma``);
-2. a candidate's cosine becomes a z-score, ``z = (cos - mu) / sigma``;
-3. the z-score becomes the probability that a background text would not reach it even once
-   among the store's ``N`` records: ``relevance = Phi(z) ** N`` (``Phi`` the normal CDF).
+1. pseudo-queries: short spans (16 words) cut at random from random stored texts, embedded
+   with the query prompt, as a question about that text would be;
+2. the null: their cosines with other random stored texts (not from the same document), that
+   is, how high a question scores against passages that do not answer it, for this model and
+   this corpus;
+3. a candidate's relevance is the share of that null its cosine beats: 0.99 means "more
+   similar than 99% of (question, unrelated passage) pairs in this store".
 
-Step 3 is what makes one threshold work: for a query with nothing relevant in the store, the
-best candidate is the largest of ``N`` background draws, so its relevance is about uniform
-on [0, 1] and a threshold of 0.9 lets roughly one such query in ten through, whatever the
-model or the store's size. A candidate far above the query's background scores near 1.
-How well the normal model fits a model's cosines is measured in docs/benchmarks.md.
+A per-query normalisation (a z-score of each cosine against the query's own scores over the
+store) was measured first and rejected: on SciFact, off-topic questions have a narrow score
+distribution, so their best match stands as many standard deviations out as a judged query's
+answer (docs/benchmarks.md, "Relevance filtering").
 
 Usage::
 
-    relevance = CosineRelevance.from_store(store)  # samples 1,000 stored vectors once
-    scores = relevance.relevance(query_vector, cosines)  # in [0, 1], one per cosine
+    relevance = CosineRelevance.from_store(store)  # embeds 200 pseudo-queries once
+    relevance.relevance([0.62, 0.18])  # e.g. [0.999, 0.75]
+    relevance.cosine_at(0.99)  # the cosine the 0.99 threshold means in this store
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from ragkit.embed.pooling import l2_normalize
 from ragkit.errors import ConfigError, InputError
-from ragkit.types import Matrix, Vector
+from ragkit.types import Vector
 
 if TYPE_CHECKING:
     from ragkit.store.chroma import ChromaStore
@@ -46,120 +49,122 @@ __all__ = ["DEFAULT_MIN_RELEVANCE", "CosineRelevance", "check_threshold"]
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MIN_RELEVANCE = 0.5
-"""The relevance threshold ``ragkit`` suggests (docs/benchmarks.md, "Relevance filtering")."""
-
-_MIN_SPREAD = 1e-4  # cosine spread below which the background says nothing (all alike)
+DEFAULT_MIN_RELEVANCE = 0.99
+"""The relevance threshold ragkit suggests (docs/benchmarks.md, "Relevance filtering")."""
 
 
 class CosineRelevance:
-    """Maps a query's cosine scores to relevance estimates, from a background sample.
+    """Maps cosines to the share of unrelated (question, passage) cosines they beat.
 
     Args:
-        background: Vectors of records picked at random from the store, ``(m, d)``, in the
-            space the store scores in (what Chroma keeps). At least 2 rows.
-        population: Records a query is searched against (default: ``m``); the more there
-            are, the higher the best of them scores by chance, and the higher a cosine
-            must be to count as relevant.
+        null_cosines: Cosines between questions and passages that do not answer them, from
+            the store being searched (:meth:`from_store` draws them). At least 2.
 
     Raises:
-        ConfigError: Fewer than 2 background vectors, or ``population`` below 1.
-        InputError: Background vectors that are not a finite matrix.
+        ConfigError: Fewer than 2 null cosines.
+        InputError: Null cosines that are not finite.
     """
 
-    def __init__(self, background: Matrix, *, population: int | None = None) -> None:
-        vectors = np.asarray(background, dtype=np.float32)
-        if vectors.ndim != 2 or not np.isfinite(vectors).all():
-            raise InputError("The background vectors must be a finite (m, d) matrix.")
-        if len(vectors) < 2:
+    def __init__(self, null_cosines: npt.ArrayLike) -> None:
+        null = np.sort(np.asarray(null_cosines, dtype=np.float64).ravel())
+        if not np.isfinite(null).all():
+            raise InputError("The null cosines must be finite.")
+        if len(null) < 2:
             raise ConfigError(
-                "Relevance calibration needs at least 2 stored records to sample; "
-                f"got {len(vectors)}. Add documents first, or filter with min_score instead."
+                f"Relevance calibration needs at least 2 null cosines, got {len(null)}."
             )
-        population = len(vectors) if population is None else population
-        if isinstance(population, bool) or not isinstance(population, int) or population < 1:
-            raise ConfigError(f"population must be an integer of at least 1, got {population!r}.")
-        self.background = l2_normalize(vectors)
-        self.population = population
+        self.null = null
 
     def __repr__(self) -> str:
         return (
-            f"CosineRelevance(background={len(self.background)} vectors, "
-            f"population={self.population})"
+            f"CosineRelevance({len(self.null)} null cosines, "
+            f"median {float(np.median(self.null)):.3f})"
         )
 
     @classmethod
     def from_store(
-        cls, store: ChromaStore, *, sample: int = 1000, seed: int = 0
+        cls,
+        store: ChromaStore,
+        *,
+        queries: int = 200,
+        sample: int = 1000,
+        words: int = 16,
+        seed: int = 0,
     ) -> CosineRelevance:
-        """A background of ``sample`` records drawn at random from ``store`` (all, if fewer).
+        """Calibrate on ``store``: ``queries`` pseudo-queries against ``sample`` stored texts.
 
-        The sample is read once; build a new one after the store has changed a lot.
+        The records are read once (up to ``sample`` of them, at random, seeded) and the
+        pseudo-queries embedded with the store's embedder; build a new one after the store
+        has changed a lot.
 
         Raises:
-            ConfigError: ``sample`` below 2, or a store with fewer than 2 records.
+            ConfigError: Counts below 2, a store without an embedder, or one with too few
+                texts (at least 2, from 2 documents).
         """
-        if isinstance(sample, bool) or not isinstance(sample, int) or sample < 2:
-            raise ConfigError(f"sample must be an integer of at least 2, got {sample!r}.")
-        ids = store.collection.get(include=[])["ids"]
-        rng = np.random.default_rng(seed)
-        chosen = sorted(ids) if len(ids) <= sample else sorted(rng.choice(ids, sample, False))
-        found = store.collection.get(ids=[str(i) for i in chosen], include=["embeddings"])
-        vectors = np.asarray(found["embeddings"], dtype=np.float32)
-        if len(vectors) < 2:
+        for name, value in (("queries", queries), ("sample", sample), ("words", words)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 2:
+                raise ConfigError(f"{name} must be an integer of at least 2, got {value!r}.")
+        if store.embedder is None:
             raise ConfigError(
-                f"The store holds {len(ids)} record(s): relevance calibration needs at least 2."
+                "Relevance calibration embeds pseudo-queries: give the store its embedder."
             )
-        logger.debug("Relevance background: %d of %d records", len(vectors), len(ids))
-        return cls(vectors, population=len(ids))
+        rng = np.random.default_rng(seed)
+        ids = store.collection.get(include=[])["ids"]
+        chosen = sorted(ids) if len(ids) <= sample else sorted(rng.choice(ids, sample, False))
+        found = store.collection.get(
+            ids=[str(i) for i in chosen], include=["embeddings", "documents", "metadatas"]
+        )
+        texts = [d or "" for d in found["documents"]]
+        sources = np.array(
+            [_source(i, m) for i, m in zip(found["ids"], found["metadatas"], strict=True)]
+        )
+        usable = [i for i, t in enumerate(texts) if t.split()]
+        if len(usable) < 2 or len(set(sources[usable])) < 2 or store.layout is None:
+            raise ConfigError(
+                f"The store holds {len(ids)} record(s) with text from too few documents to "
+                "calibrate relevance (at least 2 documents); filter with min_score instead."
+            )
+        asked = sorted(rng.choice(usable, min(queries, len(usable)), replace=False))
+        spans = [_span(texts[i], words, rng) for i in asked]
+        vectors = l2_normalize(store.layout.stored(store.embedder.embed_query(spans)))
+        passages = l2_normalize(np.asarray(found["embeddings"], dtype=np.float32))
+        cosines = vectors @ passages.T
+        other = sources[asked][:, None] != sources[None, :]
+        logger.debug("Relevance null: %d pseudo-queries x %d texts", len(asked), len(texts))
+        return cls(cosines[other])
 
-    def background_stats(self, query: Vector) -> tuple[float, float]:
-        """Mean and standard deviation of the query's cosines with the background."""
-        scores = self.background @ self._query(query)
-        return float(scores.mean()), max(float(scores.std()), _MIN_SPREAD)
+    def relevance(self, cosines: npt.ArrayLike) -> Vector:
+        """Each cosine's relevance in [0, 1]: the share of the null cosines at or below it.
 
-    def z_scores(self, query: Vector, cosines: npt.ArrayLike) -> Vector:
-        """How many background standard deviations each cosine lies above the mean."""
-        mean, spread = self.background_stats(query)
+        Raises:
+            InputError: Cosines that are not finite.
+        """
         values = np.asarray(cosines, dtype=np.float64).ravel()
         if not np.isfinite(values).all():
             raise InputError("A cosine score is not finite.")
-        z: Vector = ((values - mean) / spread).astype(np.float32)
-        return z
+        below = np.searchsorted(self.null, values, side="right")
+        share: Vector = (below / len(self.null)).astype(np.float32)
+        return share
 
-    def relevance(self, query: Vector, cosines: npt.ArrayLike) -> Vector:
-        """Each cosine's relevance estimate in [0, 1]: ``Phi(z) ** population``.
-
-        Args:
-            query: The query vector, in the store's space.
-            cosines: The query's cosines with candidates from the same store.
+    def cosine_at(self, relevance: float) -> float:
+        """The cosine a ``relevance`` threshold corresponds to in this store.
 
         Raises:
-            InputError: A query of the wrong dimension, zero, or non-finite values.
+            ConfigError: ``relevance`` outside [0, 1].
         """
-        z = self.z_scores(query, cosines)
-        return np.array([_max_of_null_cdf(float(v), self.population) for v in z], np.float32)
-
-    def _query(self, query: Vector) -> Vector:
-        vector = np.asarray(query, dtype=np.float32).ravel()
-        if vector.shape != (self.background.shape[1],):
-            raise InputError(
-                f"The query has {vector.size} dimensions and the background "
-                f"{self.background.shape[1]}: use the vector in the store's space."
-            )
-        norm = float(np.linalg.norm(vector))
-        if not math.isfinite(norm) or norm == 0.0:
-            raise InputError("The query vector is zero or not finite.")
-        unit: Vector = vector / norm
-        return unit
+        check_threshold("relevance", relevance, low=0.0, high=1.0)
+        return float(np.quantile(self.null, relevance))
 
 
-def _max_of_null_cdf(z: float, population: int) -> float:
-    """P(the largest of ``population`` standard normal draws is below ``z``)."""
-    upper = 0.5 * math.erfc(z / math.sqrt(2.0))  # P(one draw >= z)
-    if upper >= 1.0:
-        return 0.0
-    return math.exp(population * math.log1p(-upper))
+def _source(record_id: str, metadata: Mapping[str, Any] | None) -> str:
+    """The document a record belongs to (its chunks are related), or the record itself."""
+    return str((metadata or {}).get("source", record_id))
+
+
+def _span(text: str, words: int, rng: np.random.Generator) -> str:
+    tokens = text.split()
+    start = int(rng.integers(0, max(1, len(tokens) - words + 1)))
+    return " ".join(tokens[start : start + words])
 
 
 def check_threshold(name: str, value: float | None, *, low: float, high: float) -> None:

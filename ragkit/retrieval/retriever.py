@@ -38,8 +38,9 @@ class Retriever:
        binary scan rescored with float vectors), or with ``hybrid``, by reciprocal rank fusion
        of that dense ranking and BM25 (``scores["fusion"]``, ``scores["bm25"]``);
     2. **relevance filter** (``min_relevance``): candidates whose cosine, calibrated against
-       the query's own background (:class:`~ragkit.rerank.relevance.CosineRelevance`), falls
-       below the threshold are dropped (``scores["relevance"]``), so a query with nothing
+       the store's unrelated (question, passage) pairs
+       (:class:`~ragkit.rerank.relevance.CosineRelevance`), falls below the threshold are
+       dropped (``scores["relevance"]``), so a query with nothing
        relevant in the store gets nothing back, before any reranking is paid for;
     3. **rerank** (``reranker``): the best ``rerank_k`` candidates reordered
        (``scores["rerank"]``; the rest dropped);
@@ -65,8 +66,8 @@ class Retriever:
         rerank_k: Candidates handed to the reranker, best first (default: all of them).
         min_relevance: Keep candidates whose relevance estimate (0 to 1) is at least this;
             :data:`~ragkit.rerank.relevance.DEFAULT_MIN_RELEVANCE` is the measured default.
-        relevance: The calibration used (default: a sample of 1,000 stored vectors, drawn
-            on first use).
+        relevance: The calibration used (default: ``CosineRelevance.from_store(store)``,
+            built on first use: 200 pseudo-queries against 1,000 stored texts).
         min_score: Keep passages whose final score is at least this.
         mmr: MMR's ``lambda_mult`` (1: relevance only, 0: diversity only; LangChain's
             default is 0.5), or None for no diversification.
@@ -148,16 +149,15 @@ class Retriever:
         k = self.k if k is None else k
         expand = self.expand if expand is None else expand
         _check_counts(k, expand, self.fetch_k)
-        needs_vectors = self.min_relevance is not None or self.mmr is not None
-        vector = self._embed(query) if needs_vectors else None
+        vector = self._embed(query) if self.mmr is not None else None
         hits = self._candidates(query, vector, self._fetch(k), where, where_document)
         passages = [passage_from_hit(hit) for hit in hits]
         vectors = None
         if vector is not None and passages:
             vectors = _StoredVectors.read(self.store, vector, [p.id for p in passages])
             passages = vectors.with_cosines(passages)
-        if self.min_relevance is not None and vectors is not None:
-            passages = self._relevant(passages, vectors, self.min_relevance)
+        if self.min_relevance is not None and passages:
+            passages = self._relevant(passages, self.min_relevance)
         if self.reranker is not None and passages:
             passages = _reranked(self.reranker, query, passages[: self.rerank_k])
         if self.min_score is not None:
@@ -210,14 +210,12 @@ class Retriever:
         vector: Vector = l2_normalize(self.store.embedder.embed_query([query]))[0]
         return vector
 
-    def _relevant(
-        self, passages: list[Passage], vectors: _StoredVectors, threshold: float
-    ) -> list[Passage]:
+    def _relevant(self, passages: list[Passage], threshold: float) -> list[Passage]:
         """The candidates whose calibrated relevance reaches ``threshold``, with it recorded."""
         if self.relevance is None:
             self.relevance = CosineRelevance.from_store(self.store)
         cosines = [p.scores["cosine"] for p in passages]
-        estimates = self.relevance.relevance(vectors.query, cosines)
+        estimates = self.relevance.relevance(cosines)
         kept = [
             replace(p, scores={**p.scores, "relevance": relevance})
             for p, relevance in zip(passages, map(float, estimates), strict=True)

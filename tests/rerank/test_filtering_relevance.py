@@ -1,8 +1,7 @@
-"""CosineRelevance: cosines calibrated against the query's background, one threshold for all."""
+"""CosineRelevance: cosines calibrated against the store's unrelated (question, passage) pairs."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -13,108 +12,93 @@ from ragkit.errors import ConfigError, InputError
 from ragkit.rerank.relevance import CosineRelevance, check_threshold
 
 
-def _unit(rows: np.ndarray) -> np.ndarray:
-    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+def _records(n: int, *, sources: int | None = None) -> tuple[list[str], list[str], list[dict]]:
+    ids = [f"d{i}" for i in range(n)]
+    texts = [" ".join(f"word{i}x{j}" for j in range(40)) for i in range(n)]
+    metas = [{"source": f"doc{i % (sources or n)}"} for i in range(n)]
+    return ids, texts, metas
 
 
-def _background_with_cosines(values: list[float], dim: int = 4) -> np.ndarray:
-    """Unit vectors whose cosine with e0 is each of ``values``."""
-    rows = np.zeros((len(values), dim), dtype=np.float32)
-    rows[:, 0] = values
-    rows[:, 1] = np.sqrt(1 - np.square(values))
-    return rows
+def test_relevance_is_the_share_of_null_cosines_at_or_below() -> None:
+    relevance = CosineRelevance([0.4, 0.1, 0.2, 0.3])  # any order
+    assert relevance.relevance([0.05, 0.1, 0.25, 0.4, 0.9]).tolist() == pytest.approx(
+        [0.0, 0.25, 0.5, 1.0, 1.0]
+    )
+    assert relevance.relevance([]).shape == (0,)
 
 
-QUERY = np.array([1, 0, 0, 0], dtype=np.float32)
-
-
-def test_a_cosine_becomes_the_chance_it_beats_every_background_record() -> None:
-    # Background cosines -0.1 and 0.1: mean 0, std 0.1, so 0.3 is z = 3.
-    relevance = CosineRelevance(_background_with_cosines([-0.1, 0.1] * 50), population=1000)
-    assert relevance.background_stats(QUERY) == pytest.approx((0.0, 0.1), abs=1e-6)
-    assert relevance.z_scores(QUERY, [0.3, 0.0])[0] == pytest.approx(3.0, abs=1e-5)
-    phi = 1 - 0.5 * math.erfc(3 / math.sqrt(2))
-    got = relevance.relevance(QUERY, [0.3, 0.0, 0.9])
-    assert got[0] == pytest.approx(phi**1000, rel=1e-4)
-    assert got[1] == pytest.approx(0.5**1000, abs=1e-12) and got[2] == pytest.approx(1.0)
-
-
-def test_a_bigger_store_asks_more_of_the_same_cosine() -> None:
-    background = _background_with_cosines([-0.1, 0.1] * 50)
-    small = CosineRelevance(background, population=100).relevance(QUERY, [0.35])[0]
-    large = CosineRelevance(background, population=1_000_000).relevance(QUERY, [0.35])[0]
-    assert 0.9 < small and large < 0.5
-
-
-def test_the_threshold_follows_each_query_not_the_raw_cosine() -> None:
-    # Two queries, one whose background sits high (a model or topic that scores everything
-    # alike) and one low: the same cosine 0.5 is relevant for one and noise for the other.
+def test_one_threshold_means_the_same_on_a_shifted_cosine_scale() -> None:
+    # A model whose unrelated pairs score 0.6 higher: raw cosines move, relevance does not.
     rng = np.random.default_rng(0)
-    e0, e1 = np.eye(32, dtype=np.float32)[:2]
-    background = _unit(e1 + 0.1 * rng.standard_normal((400, 32)))  # a cluster around e1
-    apart, alike = e0, _unit((e0 + e1)[None])[0]  # cosines ~0 and ~0.6 with the cluster
-    relevance = CosineRelevance(background, population=5000)
-    assert relevance.background_stats(apart)[0] < 0.05 < 0.5 < relevance.background_stats(alike)[0]
-    assert relevance.relevance(apart, [0.5])[0] > 0.99
-    assert relevance.relevance(alike, [0.5])[0] < 0.01
+    null = rng.normal(0.1, 0.1, 10_000)
+    candidates = np.array([0.05, 0.3, 0.45, 0.6])
+    plain = CosineRelevance(null).relevance(candidates)
+    shifted = CosineRelevance(null + 0.6).relevance(candidates + 0.6)
+    assert plain.tolist() == pytest.approx(shifted.tolist())
+    assert CosineRelevance(null).cosine_at(0.99) + 0.6 == pytest.approx(
+        CosineRelevance(null + 0.6).cosine_at(0.99)
+    )
 
 
-def test_an_off_topic_querys_best_match_passes_a_threshold_at_its_false_alarm_rate() -> None:
-    # Random directions (no relevant record): the best of N cosines is the maximum of N
-    # background draws, so its relevance is about uniform and 0.9 lets ~10% through.
-    rng = np.random.default_rng(1)
-    store = _unit(rng.standard_normal((4000, 128)))
-    relevance = CosineRelevance(store[:1000], population=len(store))
-    queries = _unit(rng.standard_normal((300, 128)))
-    best = [relevance.relevance(q, [float((store @ q).max())])[0] for q in queries]
-    assert 0.04 < np.mean(np.array(best) >= 0.9) < 0.2
-    assert 0.35 < np.mean(np.array(best) >= 0.5) < 0.65
-    planted = _unit(queries[0][None] + 0.4 * store[:1])[0]  # a record close to query 0
-    assert relevance.relevance(queries[0], [float(planted @ queries[0])])[0] > 0.999
+def test_cosine_at_inverts_relevance() -> None:
+    relevance = CosineRelevance(np.linspace(0.0, 1.0, 1001))
+    assert relevance.cosine_at(0.99) == pytest.approx(0.99)
+    assert relevance.relevance([relevance.cosine_at(0.9)])[0] == pytest.approx(0.9, abs=1e-3)
+    with pytest.raises(ConfigError, match="relevance"):
+        relevance.cosine_at(1.5)
 
 
-def test_from_store_samples_stored_vectors_and_counts_the_store(tmp_path: Path) -> None:
-    embedder = HashEmbedder(dim=16)
-    with ChromaStore("background", embedder=embedder, path=tmp_path / "s") as store:
-        store.add([f"d{i}" for i in range(30)], documents=[f"text {i}" for i in range(30)])
-        relevance = CosineRelevance.from_store(store, sample=10, seed=3)
-        assert relevance.background.shape == (10, 16) and relevance.population == 30
-        again = CosineRelevance.from_store(store, sample=10, seed=3)
-        assert np.array_equal(relevance.background, again.background)  # seeded
-        assert CosineRelevance.from_store(store, sample=100).background.shape == (30, 16)
-        assert "10 vectors" in repr(relevance)
+def test_from_store_pairs_pseudo_queries_with_other_documents_only(tmp_path: Path) -> None:
+    ids, texts, metas = _records(30, sources=10)  # 3 chunks of each of 10 documents
+    with ChromaStore("calibrated", embedder=HashEmbedder(dim=16), path=tmp_path / "s") as store:
+        store.add(ids, documents=texts, metadatas=metas)
+        relevance = CosineRelevance.from_store(store, queries=5, sample=20, seed=3)
+        # 5 pseudo-queries x 20 texts, less the pairs from the querying text's own document.
+        assert 5 * (20 - 3) <= len(relevance.null) < 5 * 20
+        again = CosineRelevance.from_store(store, queries=5, sample=20, seed=3)
+        assert np.array_equal(relevance.null, again.null)  # seeded
+        full = CosineRelevance.from_store(store, queries=200, sample=1000)
+        assert len(full.null) == 30 * 27  # every text asks, against every other document's
+        assert "null cosines" in repr(relevance)
 
 
-def test_a_store_too_small_to_calibrate_is_a_config_error(tmp_path: Path) -> None:
-    with ChromaStore("single", embedder=HashEmbedder(dim=8), path=tmp_path / "s") as store:
+def test_an_unrelated_question_scores_low_and_a_quoted_passage_high(tmp_path: Path) -> None:
+    ids, texts, metas = _records(50)
+    embedder = HashEmbedder(dim=64)
+    with ChromaStore("quoted", embedder=embedder, path=tmp_path / "s") as store:
+        store.add(ids, embeddings=embedder.embed_query(texts), documents=texts, metadatas=metas)
+        relevance = CosineRelevance.from_store(store)
+        own = store.query(texts[7], k=1)[0]
+        assert own.id == "d7" and relevance.relevance([own.score])[0] == 1.0
+        unrelated = store.query("a question nobody stored", k=1)[0]
+        assert relevance.relevance([unrelated.score])[0] < 1.0
+
+
+def test_a_store_too_small_or_without_embedder_cannot_calibrate(tmp_path: Path) -> None:
+    with ChromaStore("single", embedder=HashEmbedder(dim=8), path=tmp_path / "a") as store:
         store.add(["only"], documents=["a single record"])
-        with pytest.raises(ConfigError, match="at least 2"):
+        with pytest.raises(ConfigError, match="too few documents"):
             CosineRelevance.from_store(store)
-        with pytest.raises(ConfigError, match="sample"):
-            CosineRelevance.from_store(store, sample=1)
+        for option in ("queries", "sample", "words"):
+            with pytest.raises(ConfigError, match=option):
+                CosineRelevance.from_store(store, **{option: 1})
+    ids, texts, metas = _records(4, sources=1)  # one document's chunks only
+    with ChromaStore("onedoc", embedder=HashEmbedder(dim=8), path=tmp_path / "b") as store:
+        store.add(ids, documents=texts, metadatas=metas)
+        with pytest.raises(ConfigError, match="too few documents"):
+            CosineRelevance.from_store(store)
+    with ChromaStore("vectors", path=tmp_path / "c") as store:
+        with pytest.raises(ConfigError, match="embedder"):
+            CosineRelevance.from_store(store)
 
 
-def test_bad_background_queries_and_cosines_are_clear_errors() -> None:
+def test_bad_null_or_cosines_are_clear_errors() -> None:
     with pytest.raises(ConfigError, match="at least 2"):
-        CosineRelevance(np.ones((1, 4), dtype=np.float32))
-    with pytest.raises(InputError, match="matrix"):
-        CosineRelevance(np.ones(4, dtype=np.float32))
-    with pytest.raises(ConfigError, match="population"):
-        CosineRelevance(np.eye(4, dtype=np.float32), population=0)
-    relevance = CosineRelevance(np.eye(4, dtype=np.float32))
-    with pytest.raises(InputError, match="dimensions"):
-        relevance.relevance(np.ones(3, dtype=np.float32), [0.5])
-    with pytest.raises(InputError, match="zero"):
-        relevance.relevance(np.zeros(4, dtype=np.float32), [0.5])
+        CosineRelevance([0.5])
+    with pytest.raises(InputError, match="finite"):
+        CosineRelevance([0.1, float("nan")])
     with pytest.raises(InputError, match="not finite"):
-        relevance.relevance(QUERY, [float("nan")])
-    assert relevance.relevance(QUERY, []).shape == (0,)
-
-
-def test_identical_background_scores_do_not_divide_by_zero() -> None:
-    same = np.tile(np.array([[0.5, 0.5, 0.5, 0.5]], dtype=np.float32), (5, 1))
-    got = CosineRelevance(same).relevance(QUERY, [0.5, 0.6])
-    assert np.isfinite(got).all() and got[1] == pytest.approx(1.0)
+        CosineRelevance([0.1, 0.2]).relevance([float("inf")])
 
 
 @pytest.mark.parametrize("value", [-0.1, 1.1, float("nan"), "0.5", True])
