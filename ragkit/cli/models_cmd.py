@@ -10,8 +10,21 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from ragkit._resolve import build_int8, resolve_model, resolve_spec
-from ragkit.catalog import ModelSpec, list_supported_models
+from ragkit._resolve import (
+    ModelPaths,
+    ResolvedModel,
+    build_int8,
+    resolve_files,
+    resolve_model,
+    resolve_spec,
+)
+from ragkit.catalog import (
+    ModelSpec,
+    RerankerSpec,
+    find_model_spec,
+    list_supported_models,
+    list_supported_rerankers,
+)
 from ragkit.config import get_settings
 from ragkit.types import Precision
 
@@ -47,7 +60,7 @@ def register(commands: Any) -> None:
     quantize.set_defaults(handler=run_quantize)
 
 
-def _spec_dict(spec: ModelSpec) -> dict[str, Any]:
+def _spec_dict(spec: ModelSpec | RerankerSpec) -> dict[str, Any]:
     values = {f.name: getattr(spec, f.name) for f in fields(spec)}
     return {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in values.items()}
 
@@ -55,8 +68,11 @@ def _spec_dict(spec: ModelSpec) -> dict[str, Any]:
 def run_list(args: argparse.Namespace) -> int:
     """Print the catalogue."""
     specs = list_supported_models()
+    rerankers = list_supported_rerankers()
     if args.json:
-        json.dump([_spec_dict(s) for s in specs], sys.stdout, indent=1)
+        entries = [{"kind": "embedder", **_spec_dict(s)} for s in specs]
+        entries += [{"kind": "reranker", **_spec_dict(s)} for s in rerankers]
+        json.dump(entries, sys.stdout, indent=1)
         sys.stdout.write("\n")
         return 0
     print(f"{'model':<42} {'dim':>5} {'tokens':>6} {'pool':<10} {'int8':<5} {'MRL':<5} prompts")
@@ -72,15 +88,36 @@ def run_list(args: argparse.Namespace) -> int:
             f"{s.model_id:<42} {s.dim:>5} {s.max_tokens:>6} {s.pooling:<10} "
             f"{'hub' if 'int8' in s.onnx_files else 'built':<5} {'yes' if s.matryoshka_dims else '-':<5} {prompts}"
         )
+    print(f"\n{'reranker (CrossEncoderReranker)':<42} {'tokens':>6} {'labels':>6} {'int8':<5}")
+    for r in rerankers:
+        int8 = "hub" if "int8" in r.onnx_files else "built"
+        print(f"{r.model_id:<42} {r.max_tokens:>6} {r.num_labels:>6} {int8:<5}")
     return 0
 
 
 def run_info(args: argparse.Namespace) -> int:
     """Print one model's spec as JSON."""
-    spec, _ = resolve_spec(args.model)
-    json.dump(_spec_dict(spec), sys.stdout, indent=1, ensure_ascii=False)
+    json.dump(_spec_dict(_any_spec(args.model)), sys.stdout, indent=1, ensure_ascii=False)
     sys.stdout.write("\n")
     return 0
+
+
+def _any_spec(model: str) -> ModelSpec | RerankerSpec:
+    """The embedder or, when ``model`` names none, the reranker it names."""
+    from ragkit.rerank._head import resolve_reranker
+
+    if find_model_spec(model) is not None or Path(model).expanduser().is_dir():
+        return resolve_spec(model)[0]
+    return resolve_reranker(model)[0]
+
+
+def _pull(model: str, precision: Precision, settings: Any) -> ModelPaths | ResolvedModel:
+    spec = _any_spec(model)
+    if isinstance(spec, RerankerSpec):
+        return resolve_files(
+            spec, None, precision=precision, settings=settings, show_progress_bar=True
+        )
+    return resolve_model(model, precision=precision, settings=settings, show_progress_bar=True)
 
 
 def _settings(cache_dir: Path | None) -> Any:
@@ -93,9 +130,7 @@ def run_pull(args: argparse.Namespace) -> int:
     settings = _settings(args.cache_dir)
     precisions: list[Precision] = ["fp32", "int8"] if args.precision == "all" else [args.precision]
     for precision in precisions:
-        resolved = resolve_model(
-            args.model, precision=precision, settings=settings, show_progress_bar=True
-        )
+        resolved = _pull(args.model, precision, settings)
         how = " (built locally)" if resolved.built_locally else ""
         print(f"{precision}: {resolved.onnx_path}{how}")
     print(f"tokenizer: {resolved.tokenizer_path}")

@@ -136,3 +136,28 @@ def test_real_pairs_cut_the_passage_and_keep_the_whole_query(ms_marco: PairToken
     assert len(enc.ids) == 32 and pairs.truncated == [0] and not pairs.query_truncated
     assert enc.tokens[1:8] == query.split() + ["[SEP]"]
     assert enc.tokens[-1] == "[SEP]" and enc.type_ids[-1] == 1
+
+
+# --- ragkit models ----------------------------------------------------------------------------
+
+
+def test_models_list_and_info_show_the_rerankers(capsys: pytest.CaptureFixture[str]) -> None:
+    from ragkit.cli import main
+
+    assert main(["models", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "CrossEncoderReranker" in listing
+    assert all(name in listing for name in CATALOGUE)
+    assert main(["models", "info", "BAAI/bge-reranker-v2-m3"]) == 0
+    assert '"trained_max_tokens": 8192' in capsys.readouterr().out
+
+
+def test_models_pull_fetches_a_reranker_for_offline_use(
+    hub: tuple[HubServer, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ragkit.cli import main
+
+    assert main(["models", "pull", REPO, "--precision", "fp32"]) == 0
+    assert "model.onnx" in capsys.readouterr().out
+    monkeypatch.setenv("RAGKIT_OFFLINE", "1")
+    assert CrossEncoderReranker(REPO).score("a cat", ["the cat"]).shape == (1,)
