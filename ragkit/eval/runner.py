@@ -10,21 +10,26 @@ Usage::
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ragkit.embed.base import Embedder
-from ragkit.eval.beir import load_beir
+from ragkit.eval.beir import BeirDataset, load_beir
 from ragkit.eval.metrics import evaluate
 from ragkit.eval.search import exact_top_k
 from ragkit.store.chroma import RescoreMode, SearchMode
 from ragkit.types import Matrix
 
-__all__ = ["EvalResult", "StoreOptions", "evaluate_embedder"]
+if TYPE_CHECKING:
+    from ragkit.retrieval import Reranker
+    from ragkit.store.chroma import ChromaStore
+
+__all__ = ["EvalResult", "PipelineOptions", "StoreOptions", "evaluate_embedder"]
 
 logger = logging.getLogger(__name__)
 
@@ -74,11 +79,16 @@ def evaluate_embedder(
     top_k: int = 100,
     show_progress_bar: bool | None = None,
     store: StoreOptions | None = None,
+    pipeline: PipelineOptions | None = None,
 ) -> EvalResult:
     """Embed corpus and judged queries, retrieve the top ``top_k``, and score.
 
     Retrieval is exact (brute-force cosine) unless ``store`` asks for a ChromaStore, whose
-    real code path (binary scan, rescoring) then answers every query.
+    real code path (binary scan, rescoring) then answers every query. With ``pipeline``, each
+    query goes through a :class:`~ragkit.retrieval.Retriever` with those stages over such a
+    store (``store``, or the default one), one document a chunk, for the top 10 only
+    (``ndcg@10``, ``recall@10``): a reranker reading ``4 * 100`` candidates per query for
+    ``recall@100`` would cost ten times the top 10's.
 
     Raises:
         DatasetError: The folder is not a BEIR data set.
@@ -100,7 +110,16 @@ def evaluate_embedder(
     queries = embedder.embed_query(data.query_texts)
     query_seconds = time.perf_counter() - start
     store_seconds = 0.0
-    if store is None:
+    if pipeline is not None:
+        run_10, store_seconds = _search_through_pipeline(
+            store or StoreOptions(), pipeline, embedder, data, corpus
+        )
+        metrics = {
+            name: value
+            for name, value in evaluate(run_10, data.qrels, ks=(10,)).items()
+            if name.endswith("@10")
+        }
+    elif store is None:
         indices, scores = exact_top_k(queries, corpus, top_k)
         run = {
             qid: {data.corpus_ids[i]: float(s) for i, s in zip(row_idx, row_scores, strict=True)}
@@ -161,23 +180,87 @@ class StoreOptions:
     candidates: int | None = None
 
 
-def _search_through_store(
+@dataclass(frozen=True)
+class PipelineOptions:
+    """Retriever stages to evaluate (see :class:`~ragkit.retrieval.Retriever`).
+
+    Attributes:
+        hybrid: Fuse BM25 (:class:`~ragkit.lexical.bm25.BM25Index`) with the dense search.
+        hybrid_weights: ``(dense, bm25)`` fusion weights.
+        reranker: Any :class:`~ragkit.retrieval.Reranker` (a cross-encoder, an LLM).
+        fetch_k: First-stage candidates (the Retriever's default if None).
+        rerank_k: Candidates the reranker reads (all if None).
+        min_relevance: Relevance filter threshold.
+        min_score: Final score threshold.
+        mmr: MMR ``lambda_mult``.
+    """
+
+    hybrid: bool = False
+    hybrid_weights: tuple[float, float] = (1.0, 1.0)
+    reranker: Reranker | None = None
+    fetch_k: int | None = None
+    rerank_k: int | None = None
+    min_relevance: float | None = None
+    min_score: float | None = None
+    mmr: float | None = None
+
+
+def _search_through_pipeline(
     options: StoreOptions,
-    corpus_ids: list[str],
+    pipeline: PipelineOptions,
+    embedder: Embedder,
+    data: BeirDataset,
     corpus: Matrix,
-    query_ids: list[str],
-    queries: Matrix,
-    cutoffs: tuple[int, ...],
-) -> tuple[dict[int, dict[str, dict[str, float]]], float]:
-    """One run per cut-off (query id -> doc id -> score), and the seconds spent storing."""
+) -> tuple[dict[str, dict[str, float]], float]:
+    """The top-10 run through a Retriever (query id -> doc id -> score), and seconds storing."""
     import chromadb
     from chromadb.config import Settings
 
-    from ragkit.store.chroma import ChromaStore
+    from ragkit.retrieval import Retriever
 
     client = chromadb.EphemeralClient(settings=Settings(anonymized_telemetry=False))
-    store = ChromaStore(
+    store = _store(options, client, embedder)
+    try:
+        start = time.perf_counter()
+        metas = [
+            {"source": i, "start": 0, "end": len(t), "position": 0}
+            for i, t in zip(data.corpus_ids, data.corpus_texts, strict=True)
+        ]
+        store.add(data.corpus_ids, embeddings=corpus, documents=data.corpus_texts, metadatas=metas)
+        store_seconds = time.perf_counter() - start
+        with contextlib.ExitStack() as stack:
+            lexical = None
+            if pipeline.hybrid:
+                from ragkit.lexical.bm25 import BM25Index
+
+                lexical = stack.enter_context(BM25Index(store, persist=False))
+            retriever = Retriever(
+                store,
+                k=10,
+                fetch_k=pipeline.fetch_k,
+                hybrid=lexical,
+                hybrid_weights=pipeline.hybrid_weights,
+                reranker=pipeline.reranker,
+                rerank_k=pipeline.rerank_k,
+                min_relevance=pipeline.min_relevance,
+                min_score=pipeline.min_score,
+                mmr=pipeline.mmr,
+            )
+            run = {
+                qid: {p.id: p.score for p in retriever.retrieve(text)}
+                for qid, text in zip(data.query_ids, data.query_texts, strict=True)
+            }
+    finally:
+        client.delete_collection(store.collection.name)
+    return run, store_seconds
+
+
+def _store(options: StoreOptions, client: Any, embedder: Embedder | None = None) -> ChromaStore:
+    from ragkit.store.chroma import ChromaStore
+
+    return ChromaStore(
         f"eval-{uuid.uuid4().hex}",
+        embedder=embedder,
         client=client,
         search=options.search,
         rescore=options.rescore,
@@ -190,6 +273,22 @@ def _search_through_store(
         rotate=options.rotate,
         whiten=options.whiten,
     )
+
+
+def _search_through_store(
+    options: StoreOptions,
+    corpus_ids: list[str],
+    corpus: Matrix,
+    query_ids: list[str],
+    queries: Matrix,
+    cutoffs: tuple[int, ...],
+) -> tuple[dict[int, dict[str, dict[str, float]]], float]:
+    """One run per cut-off (query id -> doc id -> score), and the seconds spent storing."""
+    import chromadb
+    from chromadb.config import Settings
+
+    client = chromadb.EphemeralClient(settings=Settings(anonymized_telemetry=False))
+    store = _store(options, client)
     try:
         start = time.perf_counter()
         store.add(corpus_ids, embeddings=corpus)
