@@ -40,12 +40,12 @@ class Retriever:
     2. **relevance filter** (``min_relevance``): candidates whose cosine, calibrated against
        the store's unrelated (question, passage) pairs
        (:class:`~ragkit.rerank.relevance.CosineRelevance`), falls below the threshold are
-       dropped (``scores["relevance"]``), so a query with nothing
-       relevant in the store gets nothing back, before any reranking is paid for;
+       dropped (``scores["relevance"]``), so a query with nothing relevant in the store gets
+       nothing back, before any reranking is paid for;
     3. **rerank** (``reranker``): the best ``rerank_k`` candidates reordered
        (``scores["rerank"]``; the rest dropped);
     4. **score filter** (``min_score``): passages whose final score is below it dropped: a
-       cross-encoder's probability with a reranker, else the cosine;
+       cross-encoder's probability with a reranker, else the fusion score or the cosine;
     5. **MMR** (``mmr``): the ``k`` passages picked by maximal marginal relevance
        (:mod:`ragkit.rerank.mmr`), trading relevance (the reranker's score, else the cosine)
        against similarity to the passages already picked, using the stored vectors;
