@@ -10,7 +10,16 @@ Usage::
 from __future__ import annotations
 
 from ragkit._version import __version__
-from ragkit.catalog import ModelSpec, add_custom_model, get_model_spec, list_supported_models
+from ragkit.catalog import (
+    ModelSpec,
+    RerankerSpec,
+    add_custom_model,
+    add_custom_reranker,
+    get_model_spec,
+    get_reranker_spec,
+    list_supported_models,
+    list_supported_rerankers,
+)
 from ragkit.chunking import Chunk, MarkdownChunker, RecursiveChunker, TokenChunker, TokenCounter
 from ragkit.config import RagkitSettings, get_settings
 from ragkit.embed import (
@@ -50,16 +59,26 @@ from ragkit.errors import (
     UndecodableFileError,
 )
 from ragkit.ingest import Indexer, IndexReport
+from ragkit.lexical import BM25Index, hybrid_search, reciprocal_rank_fusion
 from ragkit.loaders import Document, FolderLoader, LoadFailure, load_file
-from ragkit.retrieval import Passage, Retriever
+from ragkit.rerank import (
+    CosineRelevance,
+    CrossEncoderReranker,
+    LLMReranker,
+    maximal_marginal_relevance,
+)
+from ragkit.retrieval import Passage, Reranker, Retriever
 from ragkit.store import AsyncChromaStore, ChromaStore, Hit
 
 __all__ = [
     "AsyncChromaStore",
+    "BM25Index",
     "ChecksumError",
     "ChromaStore",
     "Chunk",
     "ConfigError",
+    "CosineRelevance",
+    "CrossEncoderReranker",
     "DatasetError",
     "DependencyError",
     "Document",
@@ -74,6 +93,7 @@ __all__ = [
     "IndexReport",
     "Indexer",
     "InputError",
+    "LLMReranker",
     "LoadFailure",
     "LoaderError",
     "MarkdownChunker",
@@ -91,6 +111,8 @@ __all__ = [
     "RecursiveChunker",
     "RemoteAuthError",
     "RemoteNotFoundError",
+    "Reranker",
+    "RerankerSpec",
     "Retriever",
     "ServiceAuthError",
     "ServiceError",
@@ -104,10 +126,16 @@ __all__ = [
     "UndecodableFileError",
     "__version__",
     "add_custom_model",
+    "add_custom_reranker",
     "get_model_spec",
+    "get_reranker_spec",
     "get_settings",
+    "hybrid_search",
     "late_chunk",
     "late_chunk_documents",
     "list_supported_models",
+    "list_supported_rerankers",
     "load_file",
+    "maximal_marginal_relevance",
+    "reciprocal_rank_fusion",
 ]

@@ -69,6 +69,9 @@ def create_session(
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.enable_cpu_mem_arena = enable_cpu_mem_arena
     options.log_severity_level = 3  # errors only: ORT's warnings are not actionable for users
+    # Idle threads sleep instead of spinning: as fast alone, and far faster beside other busy
+    # threads (a Chroma write, a web server): docs/benchmarks.md, "Indexing throughput".
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     if threads:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1

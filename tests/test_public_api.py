@@ -6,7 +6,9 @@ import ragkit.embed
 import ragkit.errors
 import ragkit.eval
 import ragkit.ingest
+import ragkit.lexical
 import ragkit.loaders
+import ragkit.rerank
 
 
 def test_all_is_sorted_and_complete() -> None:
@@ -18,6 +20,8 @@ def test_all_is_sorted_and_complete() -> None:
         ragkit.errors,
         ragkit.ingest,
         ragkit.loaders,
+        ragkit.lexical,
+        ragkit.rerank,
     ):
         public = sorted(
             name
