@@ -8,10 +8,10 @@ from ragkit.rerank.mmr import diversify, maximal_marginal_relevance
 from ragkit.rerank.relevance import DEFAULT_MIN_RELEVANCE, CosineRelevance
 
 __all__ = [
-    "DEFAULT_MIN_RELEVANCE",
-    "DEFAULT_RERANKER",
     "CosineRelevance",
     "CrossEncoderReranker",
+    "DEFAULT_MIN_RELEVANCE",
+    "DEFAULT_RERANKER",
     "LLMReranker",
     "RerankStats",
     "diversify",
