@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,9 @@ from ragkit.types import Precision
 __all__ = ["DEFAULT_MODEL", "RagkitEmbeddings"]
 
 DEFAULT_MODEL = "BAAI/bge-small-en-v1.5"
+
+_WRAPPING: ContextVar[bool] = ContextVar("_WRAPPING", default=False)
+"""Set while :meth:`RagkitEmbeddings.from_embedder` builds a model (no TextEmbedder then)."""
 
 
 class RagkitEmbeddings(BaseModel, Embeddings):
@@ -66,6 +70,8 @@ class RagkitEmbeddings(BaseModel, Embeddings):
 
     def model_post_init(self, context: Any, /) -> None:
         """Build the ragkit embedder (model files load lazily, at the first call)."""
+        if _WRAPPING.get():
+            return
         self._embedder = TextEmbedder(
             self.model_name,
             precision=self.precision,
@@ -83,7 +89,11 @@ class RagkitEmbeddings(BaseModel, Embeddings):
 
         The fields then describe nothing: the embedder's own settings apply.
         """
-        model = cls.model_construct(model_name=str(embedder.fingerprint().get("model", "")))
+        token = _WRAPPING.set(True)
+        try:
+            model = cls.model_construct(model_name=str(embedder.fingerprint().get("model", "")))
+        finally:
+            _WRAPPING.reset(token)
         model._embedder = embedder
         return model
 
