@@ -13,33 +13,29 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip(
-    "llama_index.retrievers.ragkit",
-    reason="pip install -e adapters/llama-index-retrievers-ragkit",
-)
-
-from llama_index.core import Settings  # noqa: E402
-from llama_index.core.base.base_retriever import BaseRetriever  # noqa: E402
-from llama_index.core.llms import MockLLM  # noqa: E402
-from llama_index.core.query_engine import RetrieverQueryEngine  # noqa: E402
-from llama_index.core.schema import (  # noqa: E402
+# The README's setup command installs the adapter (pip install -e adapters/llama-index-retrievers-ragkit).
+from llama_index.core import Settings
+from llama_index.core.base.base_retriever import BaseRetriever
+from llama_index.core.llms import MockLLM
+from llama_index.core.query_engine import RetrieverQueryEngine
+from llama_index.core.schema import (
     MetadataMode,
     NodeRelationship,
     NodeWithScore,
     TextNode,
 )
-from llama_index.core.vector_stores.types import (  # noqa: E402
+from llama_index.core.vector_stores.types import (
     FilterCondition,
     FilterOperator,
     MetadataFilter,
     MetadataFilters,
 )
-from llama_index.retrievers.ragkit import (  # noqa: E402
+from llama_index.retrievers.ragkit import (
     RagkitRetriever,
     metadata_filters_to_where,
 )
 
-from ragkit import (  # noqa: E402
+from ragkit import (
     ChromaStore,
     ConfigError,
     FilterError,
