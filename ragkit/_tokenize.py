@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,11 @@ class TextTokenizer:
         self._untruncated: Tokenizer | None = None
         self.path = path
         self.max_tokens = max_tokens
+
+    @cached_property
+    def id_limit(self) -> int:
+        """One past the largest token id the tokenizer can give (ids may have gaps)."""
+        return max(self._tokenizer.get_vocab(with_added_tokens=True).values(), default=-1) + 1
 
     @property
     def tokenizer(self) -> Tokenizer:

@@ -258,7 +258,8 @@ class TextEmbedder:
         included, so this is :meth:`embed_documents` without tokenising again.
 
         Raises:
-            InputError: A row is empty or longer than the window.
+            InputError: A row is empty, longer than the window, or holds an id outside the
+                tokenizer's vocabulary (ids from another tokenizer).
         """
         _, tokenizer, _, _ = self._load()
         lengths = [len(row) for row in rows]
@@ -268,6 +269,15 @@ class TextEmbedder:
                 f"Token row {bad[0]} has {lengths[bad[0]]} ids; each row needs 1 to "
                 f"{self.spec.max_tokens} (the window): chunk the text, or use embed_documents."
             )
+        vocab = tokenizer.id_limit
+        for i, row in enumerate(rows):
+            ids = np.asarray(row)
+            if ids.dtype.kind not in "iu" or ids.min() < 0 or ids.max() >= vocab:
+                raise InputError(
+                    f"Token row {i} holds ids outside this model's vocabulary (0 to {vocab - 1}) "
+                    "(or ids that are not integers): tokenise with this embedder's "
+                    "token_counter(), or use embed_documents."
+                )
         out = np.empty((len(rows), self.dim), dtype=np.float32)
         for batch in length_batches(
             lengths,

@@ -253,3 +253,11 @@ def test_token_rows_empty_or_over_the_window_are_refused(
     length = 0 if extra is None else embedder.max_tokens + extra
     with pytest.raises(InputError, match=f"Token row 1 has {length} ids"):
         embedder.embed_token_ids([[2, 3], [7] * length])
+
+
+@pytest.mark.parametrize("bad", [[2, -1], [2, 10**6], [2.0, 3.0]])
+def test_token_rows_of_another_vocabulary_are_refused_before_the_model_runs(
+    embedder: TextEmbedder, bad: list[float]
+) -> None:
+    with pytest.raises(InputError, match="Token row 1 holds ids outside"):
+        embedder.embed_token_ids([[2, 3], bad])
