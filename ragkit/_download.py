@@ -1,7 +1,7 @@
 """Fetch model files from the Hugging Face hub (or a mirror) into the local cache.
 
-This is the only module in ragkit that does network I/O. A file lives at
-``cache_dir / "models" / "<org>--<name>" / <revision> / <path>``. Downloads stream into
+The only module that talks to the model hub (the retry policy lives in :mod:`ragkit._retry`).
+A file lives at ``cache_dir / "models" / "<org>--<name>" / <revision> / <path>``. Downloads stream into
 ``<file>.incomplete`` (resumed with a ``Range`` request after a dropped connection), are checked
 against a sha256 when one is known, and only then are moved onto the final path, so a file at the
 final path is always complete. A ``<file>.lock`` file lock keeps two processes from fetching the
@@ -16,11 +16,9 @@ Usage::
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
 import logging
 import os
-import random
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -33,7 +31,15 @@ import httpx
 from filelock import FileLock, Timeout
 from tqdm.auto import tqdm
 
-from ragkit._version import __version__
+from ragkit._retry import (
+    BACKOFF_MAX,
+    RETRY_AFTER_MAX,
+    USER_AGENT,
+    parse_retry_after,
+    retry_delay,
+)
+from ragkit._retry import TransientError as _TransientError
+from ragkit._retry import describe as _describe
 from ragkit.errors import (
     ChecksumError,
     ConfigError,
@@ -47,10 +53,9 @@ __all__ = ["cached_file_path", "download_files", "hub_download", "hub_file_url"]
 
 logger = logging.getLogger(__name__)
 
-USER_AGENT = f"ragkit/{__version__}"
 _BACKOFF_BASE = 1.0  # seconds before the first retry; doubles with each further attempt
-_BACKOFF_MAX = 30.0
-_RETRY_AFTER_MAX = 120.0  # never wait longer than this, whatever Retry-After says
+_BACKOFF_MAX = BACKOFF_MAX
+_RETRY_AFTER_MAX = RETRY_AFTER_MAX  # never wait longer than this, whatever Retry-After says
 _CONNECT_TIMEOUT = 10.0
 _MAX_REDIRECTS = 10
 _CHUNK_SIZE = 1 << 20
@@ -58,14 +63,6 @@ _INCOMPLETE_SUFFIX = ".incomplete"
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _sleep: Callable[[float], None] = time.sleep  # tests replace this to skip the waits
-
-
-class _TransientError(Exception):
-    """A failure worth retrying (429, 5xx, a short body); carries the server's Retry-After."""
-
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -351,17 +348,10 @@ def _download_with_retries(client: httpx.Client, job: _Job) -> str | None:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, _TransientError):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-
-
 def _retry_delay(attempt: int, retry_after: float | None) -> float:
-    if retry_after is not None:
-        return min(max(retry_after, 0.0), _RETRY_AFTER_MAX)
-    delay = min(_BACKOFF_BASE * 2.0 ** (attempt - 1), _BACKOFF_MAX)
-    return delay / 2 + random.uniform(0, delay / 2)  # jitter; not security-sensitive
+    return retry_delay(
+        attempt, retry_after, base=_BACKOFF_BASE, cap=_BACKOFF_MAX, retry_after_max=_RETRY_AFTER_MAX
+    )
 
 
 def _fetch_once(client: httpx.Client, job: _Job) -> str | None:
@@ -455,19 +445,7 @@ def _check_status(response: httpx.Response, job: _Job, url: httpx.URL) -> None:
     raise DownloadError(f"Unexpected HTTP {code} ({detail}) fetching {where} from {url}.")
 
 
-def _parse_retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return when.timestamp() - time.time()
+_parse_retry_after = parse_retry_after
 
 
 def _content_range_total(response: httpx.Response) -> int | None:

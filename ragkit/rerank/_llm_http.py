@@ -1,8 +1,8 @@
 """One chat completion from an OpenAI-compatible endpoint, with retries (blocking and asyncio).
 
-Connection errors, timeouts, 408, 429 and 5xx are retried with the download code's exponential
-backoff and jitter, honouring ``Retry-After``; other failures map to :class:`ServiceError` and its
-subclasses. The API key goes only into the ``Authorization`` header: never into a log line or an
+Connection errors, timeouts, 408, 429 and 5xx are retried with exponential backoff and jitter,
+honouring ``Retry-After`` (:mod:`ragkit._retry`); other failures map to :class:`ServiceError` and
+its subclasses. The API key goes only into the ``Authorization`` header: never into a log line or an
 error message (a server's error text is scrubbed of it too).
 """
 
@@ -17,13 +17,11 @@ from typing import Any
 
 import httpx
 
-from ragkit._download import (
-    USER_AGENT,
-    _describe,
-    _parse_retry_after,
-    _retry_delay,
-    _TransientError,
-)
+from ragkit._retry import USER_AGENT
+from ragkit._retry import TransientError as _TransientError
+from ragkit._retry import describe as _describe
+from ragkit._retry import parse_retry_after as _parse_retry_after
+from ragkit._retry import retry_delay as _retry_delay
 from ragkit.errors import ServiceAuthError, ServiceError, ServiceNotFoundError
 
 __all__ = ["ChatEndpoint", "achat", "chat", "request_body"]
