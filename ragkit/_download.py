@@ -34,10 +34,10 @@ from tqdm.auto import tqdm
 from ragkit._retry import (
     BACKOFF_MAX,
     RETRY_AFTER_MAX,
-    USER_AGENT,
     parse_retry_after,
     retry_delay,
 )
+from ragkit._retry import USER_AGENT as USER_AGENT  # re-exported: the LLM reranker uses it
 from ragkit._retry import TransientError as _TransientError
 from ragkit._retry import describe as _describe
 from ragkit.errors import (
