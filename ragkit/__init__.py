@@ -61,6 +61,14 @@ from ragkit.errors import (
 from ragkit.ingest import Indexer, IndexReport
 from ragkit.lexical import BM25Index, hybrid_search, reciprocal_rank_fusion
 from ragkit.loaders import Document, FolderLoader, LoadFailure, load_file
+from ragkit.remote import (
+    OllamaEmbedder,
+    OpenAIEmbedder,
+    RemoteEmbedder,
+    RemoteReranker,
+    TEIEmbedder,
+    TEIReranker,
+)
 from ragkit.rerank import (
     CosineRelevance,
     CrossEncoderReranker,
@@ -103,6 +111,8 @@ __all__ = [
     "ModelNotFoundError",
     "ModelSpec",
     "OfflineError",
+    "OllamaEmbedder",
+    "OpenAIEmbedder",
     "Passage",
     "ProviderError",
     "QuantizationError",
@@ -110,7 +120,9 @@ __all__ = [
     "RagkitSettings",
     "RecursiveChunker",
     "RemoteAuthError",
+    "RemoteEmbedder",
     "RemoteNotFoundError",
+    "RemoteReranker",
     "Reranker",
     "RerankerSpec",
     "Retriever",
@@ -119,6 +131,8 @@ __all__ = [
     "ServiceNotFoundError",
     "StoreError",
     "StoreLockedError",
+    "TEIEmbedder",
+    "TEIReranker",
     "TextEmbedder",
     "TokenChunker",
     "TokenCounter",

@@ -75,6 +75,10 @@ class RagkitSettings(BaseSettings):
     )
     download_timeout: float = Field(default=30.0, gt=0, description="Seconds per network read.")
     download_retries: int = Field(default=5, ge=0, description="Retries for transient failures.")
+    serve_api_key: SecretStr | None = Field(
+        default=None,
+        description="Bearer token `ragkit serve` requires (when --api-key is not given).",
+    )
 
     @field_validator("offline", mode="before")
     @classmethod

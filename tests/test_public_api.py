@@ -8,6 +8,7 @@ import ragkit.eval
 import ragkit.ingest
 import ragkit.lexical
 import ragkit.loaders
+import ragkit.remote
 import ragkit.rerank
 
 
@@ -21,6 +22,7 @@ def test_all_is_sorted_and_complete() -> None:
         ragkit.ingest,
         ragkit.loaders,
         ragkit.lexical,
+        ragkit.remote,
         ragkit.rerank,
     ):
         public = sorted(
@@ -47,3 +49,11 @@ def test_builtin_bases_let_callers_catch_what_they_already_catch() -> None:
     assert issubclass(ragkit.InputError, ValueError)
     assert issubclass(ragkit.ModelNotFoundError, LookupError)
     assert issubclass(ragkit.DependencyError, ImportError)
+
+
+def test_remote_embedders_are_embedders_and_serve_exports_its_app() -> None:
+    import ragkit.serve
+
+    embedder = ragkit.OpenAIEmbedder("m", base_url="http://127.0.0.1:9/v1", dim=8)
+    assert isinstance(embedder, ragkit.Embedder)
+    assert ragkit.serve.__all__ == ["create_app", "run_server"]

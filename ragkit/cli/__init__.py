@@ -1,4 +1,4 @@
-"""The ``ragkit`` command line: ``index``, ``query``, ``models``, ``embed`` and ``eval``."""
+"""The ``ragkit`` command line: ``index``, ``query``, ``models``, ``embed``, ``eval`` and ``serve``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from ragkit._version import __version__
-from ragkit.cli import embed_cmd, eval_cmd, index_cmd, models_cmd, query_cmd
+from ragkit.cli import embed_cmd, eval_cmd, index_cmd, models_cmd, query_cmd, serve_cmd
 from ragkit.errors import RagkitError
 
 __all__ = ["build_parser", "main"]
@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     models_cmd.register(commands)
     embed_cmd.register(commands)
     eval_cmd.register(commands)
+    serve_cmd.register(commands)
     return parser
 
 

@@ -54,6 +54,9 @@ class RemoteEmbedder:
         api_key_env: Read the key from this variable instead.
         dimensions: Matryoshka dimension: keep the first ``dimensions`` and renormalise (the
             OpenAI embedder also asks the server for it).
+        dim: The width the server's vectors have, when the catalogue does not know the model
+            (default: the catalogue's, else learnt from the first answer; reading
+            :attr:`dim` before any call then makes one small request).
         query_prompt: Replace the model's query prompt.
         document_prompt: Replace the model's document prompt.
         batch_size: Most texts per request (default: the provider's limit).
@@ -86,6 +89,7 @@ class RemoteEmbedder:
         api_key: str | None = None,
         api_key_env: str | None = None,
         dimensions: int | None = None,
+        dim: int | None = None,
         query_prompt: str | None = None,
         document_prompt: str | None = None,
         batch_size: int | None = None,
@@ -129,7 +133,9 @@ class RemoteEmbedder:
         self._client, self._async_client = client, async_client
         self._closer: weakref.finalize[Any, Any] | None = None
         self._lock = threading.Lock()
-        self._dim: int | None = dimensions
+        if dim is not None:
+            _check_ints(1, dim=dim)
+        self._dim: int | None = dimensions or dim or (spec.dim if spec else None)
 
     # -- what a provider defines ---------------------------------------------------------
 
@@ -349,8 +355,9 @@ class RemoteEmbedder:
                 self._dim = int(vectors.shape[1])
         if vectors.shape[1] != self._dim:
             raise ServiceError(
-                f"{where} answered {vectors.shape[1]}-d vectors, but earlier answers were "
-                f"{self._dim}-d: the server changed models; use one embedder per model."
+                f"{where} answered {vectors.shape[1]}-d vectors, but {self.model} gives "
+                f"{self._dim}-d ones (from dim=, the catalogue or an earlier answer): check "
+                "the model the server runs, or pass dim=."
             )
         return vectors
 

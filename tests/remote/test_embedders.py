@@ -16,6 +16,8 @@ TEXTS = ["binary codes", "chroma keeps the text", "a dog", "the cat", "hello wor
 def openai(
     server: FlakyServer, model: str = "intfloat/e5-small-v2", **kwargs: object
 ) -> OpenAIEmbedder:
+    if "dimensions" not in kwargs:
+        kwargs.setdefault("dim", DIM)  # the fake server's width, not the catalogue's 384
     return OpenAIEmbedder(model, base_url=server.url + "/v1", **kwargs)  # type: ignore[arg-type]
 
 
@@ -67,7 +69,7 @@ def test_batches_stay_within_count_and_character_limits(server: FlakyServer) -> 
 
 
 def test_dim_is_learnt_from_the_first_answer(server: FlakyServer) -> None:
-    embedder = openai(server, "m")
+    embedder = OpenAIEmbedder("m", base_url=server.url + "/v1")
     assert embedder.dim == DIM
     assert len(server.requests()) == 1
     assert embedder.fingerprint() == {
@@ -75,6 +77,8 @@ def test_dim_is_learnt_from_the_first_answer(server: FlakyServer) -> None:
         "query_prompt": "", "document_prompt": "",
     }  # fmt: skip
     assert embedder.embed_documents([]).shape == (0, DIM)
+    assert len(server.requests()) == 1
+    assert OpenAIEmbedder("intfloat/e5-small-v2", base_url=server.url).dim == 384  # no request
     assert len(server.requests()) == 1
 
 
@@ -127,7 +131,7 @@ def test_wrong_answers_are_service_errors(server: FlakyServer) -> None:
         embedder.embed_documents(["a"])
     embedder.embed_documents(["a"])
     server.queue(Fault(body=b'{"data": [{"index": 0, "embedding": [1, 2]}]}'))
-    with pytest.raises(ServiceError, match="server changed models"):
+    with pytest.raises(ServiceError, match="2-d vectors, but m gives 12-d ones"):
         embedder.embed_documents(["a"])
 
 
