@@ -7,8 +7,10 @@ any that would not fit. So no chunk exceeds the window, whatever the text.
 
 from __future__ import annotations
 
+import os
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol, TypeAlias, get_args, runtime_checkable
 
@@ -23,6 +25,7 @@ from ragkit.errors import ConfigError, InputError
 __all__ = ["BaseChunker", "DocumentLike", "SupportsTokenCounter", "TokenizerSource"]
 
 _MAX_CHARS_PER_TOKEN = 4  # a longer section is cut from token offsets without a whole count
+_MIN_DOCS_PER_WORKER = 8  # fewer documents than this per thread chunk in the caller's thread
 
 Span = tuple[int, int, int]
 """``(start, end, token_count)`` of a checked chunk."""
@@ -225,6 +228,34 @@ class BaseChunker:
         for document in documents:
             yield from self.chunk(document.text, source_id=document.id, title=document.title)
 
+    def chunk_many(
+        self, documents: Sequence[DocumentLike], *, workers: int | None = None
+    ) -> list[list[Chunk]]:
+        """:meth:`chunk` each document, in threads; one list of chunks per document, in order.
+
+        The tokenizer releases the GIL, so on a multi-core machine a corpus of many documents
+        (a JSONL file) chunks about ``workers`` times faster than one :meth:`chunk` after another.
+
+        Args:
+            documents: Each with ``id``, ``text`` and ``title``.
+            workers: Threads (default: the CPU count, at most 4; 1 chunks in this thread).
+
+        Raises:
+            InputError: As :meth:`chunk`, for the first bad document.
+        """
+        workers = _default_workers() if workers is None else workers
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise ConfigError(f"workers must be a positive int, got {workers!r}.")
+
+        def one(document: DocumentLike) -> list[Chunk]:
+            return self.chunk(document.text, source_id=document.id, title=document.title)
+
+        if workers == 1 or len(documents) < _MIN_DOCS_PER_WORKER * 2:
+            return [one(document) for document in documents]
+        workers = min(workers, len(documents) // _MIN_DOCS_PER_WORKER)
+        with ThreadPoolExecutor(workers, thread_name_prefix="ragkit-chunk") as pool:
+            return list(pool.map(one, documents))
+
     # -- for subclasses ----------------------------------------------------------------------
 
     def _sections(self, text: str) -> list[Section]:
@@ -369,6 +400,12 @@ class BaseChunker:
             out.append((a, b, good_count))
             pos = good
         return out
+
+
+def _default_workers() -> int:
+    """CPUs this process may run on (not the host's count, in a container), at most 4."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(4, cpus or 1))
 
 
 def _strip(text: str, start: int, end: int) -> tuple[int, int]:

@@ -258,12 +258,26 @@ class Indexer:
             return None
         chunks = [
             (_chunk_id(key, doc, chunk), chunk, chunk_metadata(key, doc, chunk))
-            for doc in documents
-            for chunk in self._chunker_for(doc).chunk(doc.text, source_id=doc.id, title=doc.title)
+            for doc, doc_chunks in zip(documents, self._chunk(documents), strict=True)
+            for chunk in doc_chunks
         ]
         state = replace(state, chunks=len(chunks))
         texts = {doc.id: doc.text for doc in documents} if self.late_chunking else {}
         return _Pending(state, chunks, replaces=old is not None, texts=texts)
+
+    def _chunk(self, documents: list[Document]) -> list[list[Chunk]]:
+        """Each document's chunks, in order; a file of many documents chunks in threads."""
+        out: list[list[Chunk]] = [[] for _ in documents]
+        groups: dict[int, tuple[BaseChunker, list[int]]] = {}
+        for row, doc in enumerate(documents):
+            chunker = self._chunker_for(doc)
+            groups.setdefault(id(chunker), (chunker, []))[1].append(row)
+        for chunker, rows in groups.values():
+            for row, chunks in zip(
+                rows, chunker.chunk_many([documents[r] for r in rows]), strict=True
+            ):
+                out[row] = chunks
+        return out
 
     def _chunker_for(self, doc: Document) -> BaseChunker:
         if self.markdown_chunker is not None and doc.metadata.get("format") in ("md", "html"):
