@@ -3,7 +3,8 @@
 One worker per model takes the first waiting request and every other one queued behind it (up
 to ``max_texts`` texts), optionally waiting ``wait_s`` for more, runs the model once in a
 thread, and hands each request its rows. An idle server adds no latency: a lone request runs
-at once.
+at once. When a merged run fails, its requests run again one by one, so a bad request
+fails alone.
 """
 
 from __future__ import annotations
@@ -84,10 +85,16 @@ class MicroBatcher:
         logger.debug("Running %d requests as one batch of %d texts", len(live), len(texts))
         try:
             vectors, tokens = await asyncio.to_thread(self._run, texts)
-        except Exception as exc:  # each request gets the failure
+        except Exception as exc:
+            if len(live) == 1:
+                if not live[0].done.done():
+                    live[0].done.set_exception(exc)
+                return
+            # one request's texts (a text over the window, say) must not fail the others
+            # merged with it: run each alone, so each gets its own answer or its own error
+            logger.debug("A merged batch failed (%s); running its requests one by one", exc)
             for job in live:
-                if not job.done.done():
-                    job.done.set_exception(exc)
+                await self._run_jobs([job])
             return
         chars = [sum(len(t) for t in j.texts) + len(j.texts) for j in live]
         start = 0

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from ragkit import TextEmbedder
+from ragkit.serve import create_app
 from tests.serve.conftest import KEY, NAME
+from tests.serve.live import live_server
 
 AUTH = {"Authorization": f"Bearer {KEY}"}
 
@@ -129,3 +134,28 @@ def test_the_server_keeps_serving_after_bad_requests(http: httpx.Client) -> None
         http.post("/v1/embeddings", content=b"\xff\xfe")
     response = http.post("/v1/embeddings", json={"model": NAME, "input": ["fine"]})
     assert response.status_code == 200 and len(response.json()["data"][0]["embedding"]) == 32
+
+
+@pytest.mark.parametrize("batching", [True, False], ids=["batching", "no-batching"])
+def test_a_text_over_the_window_fails_only_its_own_request(
+    tiny_prompt_model_dir: Path, batching: bool
+) -> None:
+    strict = TextEmbedder(tiny_prompt_model_dir, truncation="error")  # a 16-token window
+    app = create_app({NAME: strict}, batching=batching)
+    long_text, short = "word " * 40, ["fine", "also fine", "short"]
+    with live_server(app) as url, httpx.Client(base_url=url, timeout=10) as http:
+
+        def post(texts: list[str]) -> httpx.Response:
+            return http.post("/v1/embeddings", json={"model": NAME, "input": texts})
+
+        with ThreadPoolExecutor(8) as pool:  # concurrent: merged into shared runs when batching
+            bodies = [[long_text] if i % 4 == 0 else [short[i % 3]] for i in range(16)]
+            responses = list(pool.map(post, bodies))
+        for texts, response in zip(bodies, responses, strict=True):
+            if texts == [long_text]:
+                err = error(response, 400)
+                assert err["param"] == "input" and "exceed the 16-token window" in err["message"]
+                assert "index 0" in err["message"]  # the request's own index, not the batch's
+            else:
+                assert response.status_code == 200, response.text
+        assert post(["after"]).status_code == 200

@@ -52,3 +52,36 @@ def test_a_failed_run_fails_its_requests_only() -> None:
         await batcher.aclose()
 
     asyncio.run(main())
+
+
+def test_a_bad_request_merged_with_good_ones_fails_alone() -> None:
+    calls: list[list[str]] = []
+    release = threading.Event()
+
+    def run(texts: list[str]) -> tuple[np.ndarray, int]:
+        calls.append(texts)
+        if len(calls) == 1:
+            release.wait(5)
+        if "bad" in texts:
+            raise ValueError("boom")
+        return np.array([[float(len(t))] for t in texts], dtype=np.float32), len(texts)
+
+    async def main() -> None:
+        batcher = MicroBatcher(run, max_texts=10)
+        first = asyncio.ensure_future(batcher.submit(["0"]))
+        await asyncio.sleep(0.05)  # the first run is going; the next three queue behind it
+        queued = [asyncio.ensure_future(batcher.submit(t)) for t in (["a"], ["bad"], ["ccc"])]
+        await asyncio.sleep(0.05)
+        release.set()
+        await first
+        good_a, bad, good_c = await asyncio.gather(*queued, return_exceptions=True)
+        assert isinstance(bad, ValueError)
+        assert isinstance(good_a, tuple) and good_a[0].ravel().tolist() == [1.0]
+        assert isinstance(good_c, tuple) and good_c[0].ravel().tolist() == [3.0]
+        vectors, _ = await batcher.submit(["dd"])  # and it keeps serving
+        assert vectors.ravel().tolist() == [2.0]
+        await batcher.aclose()
+
+    asyncio.run(main())
+    assert calls[1] == ["a", "bad", "ccc"]  # merged first, then one by one
+    assert calls[2:] == [["a"], ["bad"], ["ccc"], ["dd"]]
