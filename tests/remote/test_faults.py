@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import email.utils
+import time
 
 import numpy as np
 import pytest
 
 from ragkit import ServiceAuthError, ServiceError, ServiceNotFoundError
-from ragkit.remote import OpenAIEmbedder, TEIEmbedder
+from ragkit.remote import OpenAIEmbedder, RemoteReranker, TEIEmbedder, TEIReranker
 from tests.remote.flaky_server import Fault, FlakyServer, unit
 
 
@@ -105,3 +107,34 @@ def test_async_failure_cancels_the_other_batches(server: FlakyServer, sleeps: li
             embedder(server, batch_size=1, max_concurrency=1).aembed_documents(list("abcd"))
         )
     assert len(server.requests()) < 4
+
+
+def test_retry_after_as_an_http_date_and_capped(server: FlakyServer, sleeps: list[float]) -> None:
+    soon = email.utils.formatdate(time.time() + 30, usegmt=True)
+    server.queue(
+        Fault(status=503, headers={"Retry-After": soon}),
+        Fault(status=429, headers={"Retry-After": "86400"}),  # a day: capped
+    )  # fmt: skip
+    check(embedder(server).embed_documents(["a", "b"]))
+    assert 25 <= sleeps[0] <= 31 and sleeps[1] == 120.0
+
+
+@pytest.mark.parametrize("kind", ["cohere", "tei"])
+def test_rerankers_retry_the_same_faults(
+    server: FlakyServer, sleeps: list[float], kind: str
+) -> None:
+    reranker = (
+        RemoteReranker("r", base_url=server.url + "/v1", timeout=0.2, retries=4)
+        if kind == "cohere"
+        else TEIReranker(base_url=server.url, timeout=0.2, retries=4)
+    )
+    server.queue(
+        Fault(status=429, headers={"Retry-After": "3"}), Fault(drop=True), Fault(delay=1.0),
+        Fault(body=b"[{"),
+    )  # fmt: skip
+    scores = reranker.score("binary codes", ["binary codes here", "nothing"])
+    assert scores.tolist() == pytest.approx([2 / 3, 0.0])
+    assert len(sleeps) == 4 and sleeps[0] == 3.0
+    server.queue(*[Fault(status=503)] * 5)
+    with pytest.raises(ServiceError, match="rerank endpoint .* after 5 attempts: HTTP 503"):
+        reranker.score("q", ["a"])
