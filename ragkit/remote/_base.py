@@ -21,7 +21,7 @@ import httpx
 import numpy as np
 
 from ragkit.embed.base import check_texts
-from ragkit.embed.pooling import l2_normalize
+from ragkit.embed.pooling import l2_normalize, layer_norm
 from ragkit.errors import ConfigError, ServiceError
 from ragkit.remote._http import (
     Service,
@@ -52,8 +52,9 @@ class RemoteEmbedder:
         api_key: Bearer token. Default: ``RAGKIT_REMOTE_API_KEY``, then the provider's own
             variable (``OPENAI_API_KEY``...); none is sent when neither is set. Never logged.
         api_key_env: Read the key from this variable instead.
-        dimensions: Matryoshka dimension: keep the first ``dimensions`` and renormalise (the
-            OpenAI embedder also asks the server for it).
+        dimensions: Matryoshka dimension: keep the first ``dimensions`` and renormalise, after
+            a layer norm for models that need one (nomic); the OpenAI embedder also asks the
+            server for it.
         dim: The width the server's vectors have, when the catalogue does not know the model
             (default: the catalogue's, else learnt from the first answer; reading
             :attr:`dim` before any call then makes one small request).
@@ -116,6 +117,7 @@ class RemoteEmbedder:
                 )
         self.model = model
         self.dimensions = dimensions
+        self._layer_norm = bool(spec is not None and spec.layer_norm_before_truncate)
         self.query_prompt = query_prompt if query_prompt is not None else _prompt(spec, "query")
         self.document_prompt = (
             document_prompt if document_prompt is not None else _prompt(spec, "document")
@@ -348,6 +350,8 @@ class RemoteEmbedder:
                     f"{where} answered {vectors.shape[1]}-d vectors, fewer than "
                     f"dimensions={self.dimensions}; lower dimensions."
                 )
+            if vectors.shape[1] > self.dimensions and self._layer_norm:
+                vectors = layer_norm(vectors)  # nomic's Matryoshka recipe, as TextEmbedder does
             vectors = vectors[:, : self.dimensions]
         vectors = l2_normalize(vectors)
         with self._lock:

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from ragkit import ChromaStore, ConfigError, Embedder, InputError, ServiceError
+from ragkit.embed.pooling import layer_norm
 from ragkit.remote import OllamaEmbedder, OpenAIEmbedder, TEIEmbedder
-from tests.remote.flaky_server import DIM, Fault, FlakyServer, unit
+from tests.remote.flaky_server import DIM, Fault, FlakyServer, unit, vector
 
 TEXTS = ["binary codes", "chroma keeps the text", "a dog", "the cat", "hello world", "x", "y"]
 
@@ -90,7 +91,10 @@ def test_ollama_finds_prompts_without_the_tag(server: FlakyServer) -> None:
         "model": "nomic-embed-text:latest",
         "input": ["search_query: cats"],
     }
-    np.testing.assert_allclose(out, unit("search_query: cats", 4), rtol=1e-5)
+    # nomic's Matryoshka recipe: layer norm, then cut, then renormalise (as TextEmbedder does)
+    expected = layer_norm(vector("search_query: cats")[None])[0, :4]
+    np.testing.assert_allclose(out, expected / np.linalg.norm(expected), rtol=1e-5)
+    assert not np.allclose(out, unit("search_query: cats", 4), atol=1e-3)  # not a plain cut
 
 
 def test_ollama_host_without_a_scheme(monkeypatch: pytest.MonkeyPatch, server: FlakyServer) -> None:
