@@ -128,10 +128,19 @@ def test_bad_rerank_requests(http: httpx.Client) -> None:
     )
 
 
-def test_the_server_keeps_serving_after_bad_requests(http: httpx.Client) -> None:
+def test_the_server_keeps_serving_after_bad_requests(http: httpx.Client, base_url: str) -> None:
+    bad = [
+        {"model": NAME, "input": []},
+        {"model": NAME, "input": ["a", 3]},
+        {"model": "gpt-x", "input": ["a"]},
+        {"model": NAME, "input": ["a"], "dimensions": 33},
+        {"model": NAME, "input": ["word " * 1000]},
+    ]
     for _ in range(3):
-        http.post("/v1/embeddings", json={"model": NAME, "input": []})
-        http.post("/v1/embeddings", content=b"\xff\xfe")
+        statuses = [http.post("/v1/embeddings", json=body).status_code for body in bad]
+        statuses.append(http.post("/v1/embeddings", content=b"\xff\xfe").status_code)
+        statuses.append(httpx.post(f"{base_url}/v1/embeddings", json=bad[0]).status_code)
+        assert statuses == [400, 400, 404, 400, 413, 400, 401]
     response = http.post("/v1/embeddings", json={"model": NAME, "input": ["fine"]})
     assert response.status_code == 200 and len(response.json()["data"][0]["embedding"]) == 32
 
