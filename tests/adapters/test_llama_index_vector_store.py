@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+
+# The README's setup command installs the adapter (pip install -e adapters/llama-index-vector-stores-ragkit).
 from llama_index.core import (
     Document,
     Settings,
