@@ -84,8 +84,9 @@ def embed_model(tiny_prompt_model_dir: Path) -> RagkitEmbedding:
 
 
 def _documents() -> list[Document]:
+    # The tiny model reads 16 tokens: embedded with the metadata in front, d0 and d2 tie.
     return [
-        Document(text=text, doc_id=f"d{i}", metadata=meta)
+        Document(text=text, doc_id=f"d{i}", metadata=meta, excluded_embed_metadata_keys=list(meta))
         for i, (text, meta) in enumerate(zip(TEXTS, METAS, strict=True))
     ]
 
@@ -131,9 +132,13 @@ def test_from_documents_retrieves_by_true_cosine_like_the_default_store(
     embed_model: RagkitEmbedding, index: VectorStoreIndex
 ) -> None:
     hits = index.as_retriever(similarity_top_k=3).retrieve(QUESTION)
-    # Expected: the embed model's query vector against its document vectors, in numpy.
+    # Expected: the embed model's query vector against its vectors of the nodes' embed text
+    # (LlamaIndex embeds the metadata with the text), in numpy.
     query = np.array(embed_model.get_query_embedding(QUESTION))
-    docs = np.array(embed_model.get_text_embedding_batch(TEXTS))
+    stored = sorted(index.vector_store.get_nodes(), key=lambda n: str(n.ref_doc_id))
+    assert [n.ref_doc_id for n in stored] == [f"d{i}" for i in range(len(TEXTS))]
+    embed_texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in stored]
+    docs = np.array(embed_model.get_text_embedding_batch(embed_texts))
     cosines = docs @ query / (np.linalg.norm(docs, axis=1) * np.linalg.norm(query))
     expected = [f"d{i}" for i in np.argsort(-cosines)[:3]]
     assert _ids(hits) == expected
