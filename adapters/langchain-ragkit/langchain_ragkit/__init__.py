@@ -1,4 +1,6 @@
-"""LangChain integration for ragkit: embeddings, a vector store with true cosines, reranking.
+"""LangChain integration for ragkit: embeddings, vector store, pipeline retriever, reranking.
+
+The vector store scores with true cosines; the retriever runs ragkit's whole pipeline.
 
 Usage::
 
@@ -14,13 +16,16 @@ from __future__ import annotations
 from langchain_ragkit._bridge import LangChainEmbedder, as_ragkit_embedder
 from langchain_ragkit.embeddings import RagkitEmbeddings
 from langchain_ragkit.rerank import RagkitRerank
+from langchain_ragkit.retrievers import RagkitRetriever, passage_to_document
 from langchain_ragkit.vectorstores import RagkitVectorStore, cosine_to_relevance
 
 __all__ = [
     "LangChainEmbedder",
     "RagkitEmbeddings",
     "RagkitRerank",
+    "RagkitRetriever",
     "RagkitVectorStore",
     "as_ragkit_embedder",
     "cosine_to_relevance",
+    "passage_to_document",
 ]
