@@ -158,8 +158,12 @@ def reranker_from_args(args: argparse.Namespace) -> Any:
         return None
     from ragkit.rerank.cross_encoder import CrossEncoderReranker
 
-    return CrossEncoderReranker(
-        args.rerank, precision=args.rerank_precision, show_progress_bar=False
+    return CrossEncoderReranker(  # the same cache and network settings as the embedder
+        args.rerank,
+        precision=args.rerank_precision,
+        cache_dir=args.cache_dir,
+        offline=args.offline,
+        show_progress_bar=False,
     )
 
 

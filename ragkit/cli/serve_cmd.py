@@ -33,6 +33,9 @@ def register(commands: Any) -> None:
         "--reranker", action="append", default=[], metavar="MODEL",
         help="a cross-encoder to serve on /v1/rerank (repeatable)",
     )  # fmt: skip
+    parser.add_argument(
+        "--reranker-precision", choices=["fp32", "int8"], default="fp32", help="of --reranker"
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (%(default)s)")
     parser.add_argument("--port", type=int, default=8000, help="port (%(default)s)")
     parser.add_argument(
@@ -68,7 +71,17 @@ def run(args: argparse.Namespace) -> int:
     if key is None and secret is not None:
         key = secret.get_secret_value()
     embedder = embedder_from_args(args, show_progress_bar=False)
-    rerankers = {name: CrossEncoderReranker(name) for name in args.reranker}
+    rerankers = {  # the same cache, network and thread settings as the embedder
+        name: CrossEncoderReranker(
+            name,
+            precision=args.reranker_precision,
+            threads=args.threads,
+            cache_dir=args.cache_dir,
+            offline=args.offline,
+            show_progress_bar=False,
+        )
+        for name in args.reranker
+    }
     app = create_app(
         {args.name or embedder.spec.model_id: embedder},
         rerankers,

@@ -66,3 +66,44 @@ def test_ragkit_serve_serves_the_model(tiny_prompt_model_dir: Path) -> None:
         process.terminate()
         process.wait(20)
         process.stdout.close()  # type: ignore[union-attr]
+
+
+def test_rerankers_get_the_commands_cache_network_precision_and_threads(
+    tiny_prompt_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--cache-dir, --offline, --threads and --reranker-precision reach every --reranker."""
+    import ragkit.rerank.cross_encoder as cross_encoder
+    import ragkit.serve as serve
+
+    built: list[tuple[str, dict[str, object]]] = []
+
+    class Recorder:
+        def __init__(self, name: str, **options: object) -> None:
+            built.append((name, options))
+
+        def score(self, query: str, texts: list[str]) -> list[float]:
+            return [0.0] * len(texts)
+
+    served: list[object] = []
+    monkeypatch.setattr(cross_encoder, "CrossEncoderReranker", Recorder)
+    monkeypatch.setattr(serve, "create_app", lambda *a, **k: object())
+    monkeypatch.setattr(serve, "run_server", lambda app, **k: served.append(k))
+    from ragkit.cli import main
+
+    status = main(
+        ["serve", "--model", str(tiny_prompt_model_dir), "--reranker", "org/rr", "--cache-dir",
+         str(tmp_path), "--offline", "--threads", "1", "--reranker-precision", "int8"]
+    )  # fmt: skip
+    assert status == 0 and served
+    assert built == [
+        (
+            "org/rr",
+            {
+                "precision": "int8",
+                "threads": 1,
+                "cache_dir": tmp_path,
+                "offline": True,
+                "show_progress_bar": False,
+            },
+        )
+    ]
