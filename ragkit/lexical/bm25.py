@@ -42,7 +42,10 @@ __all__ = ["BM25Index", "indexed_text"]
 
 logger = logging.getLogger(__name__)
 
-_PAGE = 5_000
+# Records per Chroma read. Chroma's native side keeps what a big read allocated: reading
+# 9,065 SciFact chunks in pages of 5,000 left the process 100-140 MB larger, in pages of 500
+# 10-40 MB, and was no slower.
+_PAGE = 500
 _TITLE_KEY = "title"
 
 
