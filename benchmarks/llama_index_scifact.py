@@ -4,8 +4,10 @@ Both sides run in their own process (peak RSS is per side) on the same model fil
 through LlamaIndex's own calls: the peer builds ``VectorStoreIndex.from_documents`` over an
 in-memory Chroma collection with ``FastEmbedEmbedding`` and queries ``index.as_retriever``;
 ragkit indexes the BEIR ``corpus.jsonl`` with ``Indexer`` (chunks within the model's window)
-into a ChromaStore and queries ``RagkitRetriever``. Each side retrieves 20 nodes per query;
-a document's score is its best node's, and NDCG@10 is over the top 10 documents.
+into a ChromaStore and queries ``RagkitRetriever``, first over ``Retriever`` (dense), then over
+``Retriever(hybrid=BM25Index(store))`` (dense and BM25 fused; the same index, so the second
+row's peak RSS includes the first's). Each side retrieves 20 nodes per query; a document's
+score is its best node's, and NDCG@10 is over the top 10 documents.
 
     pip install llama-index-vector-stores-chroma llama-index-embeddings-fastembed fastembed
     RAGKIT_TEST_MODEL_DIR=../shared/models/all-MiniLM-L6-v2 \\
@@ -72,7 +74,7 @@ def peer(model: Path, data: Path, work: Path) -> dict[str, Any]:
 def ragkit_side(model: Path, data: Path, work: Path, precision: str) -> dict[str, Any]:
     from llama_index.retrievers.ragkit import RagkitRetriever
 
-    from ragkit import ChromaStore, Indexer, RecursiveChunker, Retriever, TextEmbedder
+    from ragkit import BM25Index, ChromaStore, Indexer, RecursiveChunker, Retriever, TextEmbedder
 
     folder = work / "corpus"
     folder.mkdir()
@@ -82,12 +84,21 @@ def ragkit_side(model: Path, data: Path, work: Path, precision: str) -> dict[str
     start = time.perf_counter()
     Indexer(store, RecursiveChunker(embedder)).index([folder])
     built = time.perf_counter() - start
-    retriever = RagkitRetriever(Retriever(store, k=FETCH))
 
-    def retrieve(q: str) -> list[tuple[str, float]]:
-        return [(n.node.metadata["record_id"], n.score) for n in retriever.retrieve(q)]
+    def through(retriever: RagkitRetriever) -> Any:
+        def retrieve(q: str) -> list[tuple[str, float]]:
+            return [(n.node.metadata["record_id"], n.score) for n in retriever.retrieve(q)]
 
-    return {"index_s": built, "retrieve": retrieve}
+        return retrieve
+
+    return {
+        "index_s": built,
+        "retrieve": through(RagkitRetriever(Retriever(store, k=FETCH))),
+        # Built after the dense row is measured, so that row's peak RSS leaves it out.
+        "then": lambda: through(
+            RagkitRetriever(Retriever(store, k=FETCH, hybrid=BM25Index(store)))
+        ),
+    }
 
 
 def worker(side: str, precision: str) -> None:
@@ -101,24 +112,25 @@ def worker(side: str, precision: str) -> None:
             peer(model, data, work) if side == "peer" else ragkit_side(model, data, work, precision)
         )
         beir = load_beir(data)
-        start = time.perf_counter()
-        run = {
-            qid: best_per_document([(d, s or 0.0) for d, s in built["retrieve"](text)])
-            for qid, text in zip(beir.query_ids, beir.query_texts, strict=True)
-        }
-        per_query = (time.perf_counter() - start) / len(run)
-        metrics = evaluate(run, beir.qrels, ks=(10,))
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(
-            json.dumps(
-                {
-                    "ndcg@10": metrics["ndcg@10"],
-                    "index_s": built["index_s"],
-                    "query_ms": 1000 * per_query,
-                    "peak_rss_mb": peak,
-                }
-            )
-        )
+        retrieve = built["retrieve"]
+        while retrieve is not None:
+            start = time.perf_counter()
+            run = {
+                qid: best_per_document([(d, s or 0.0) for d, s in retrieve(text)])
+                for qid, text in zip(beir.query_ids, beir.query_texts, strict=True)
+            }
+            per_query = (time.perf_counter() - start) / len(run)
+            metrics = evaluate(run, beir.qrels, ks=(10,))
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            row = {
+                "ndcg@10": metrics["ndcg@10"],
+                "index_s": built["index_s"],
+                "query_ms": 1000 * per_query,
+                "peak_rss_mb": peak,
+            }
+            print(json.dumps(row), flush=True)
+            then = built.pop("then", None)
+            retrieve = then() if then is not None else None
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -129,22 +141,30 @@ def main() -> None:
     )
     parser.add_argument("--worker", choices=["peer", "ragkit"])
     parser.add_argument("--precision", choices=["fp32", "int8"], default="fp32")
+    parser.add_argument(
+        "--sides", nargs="+", choices=["peer", "ragkit"], default=["peer", "ragkit"]
+    )
     args = parser.parse_args()
     if args.worker:
         worker(args.worker, args.precision)
         return
+    labels = {
+        "peer": ["ChromaVectorStore + FastEmbedEmbedding (fastembed fp32)"],
+        "ragkit": [
+            f"RagkitRetriever (ragkit {args.precision}, dense)",
+            f"RagkitRetriever (ragkit {args.precision}, hybrid: dense + BM25)",
+        ],
+    }
     rows = []
-    for side, label in (
-        ("peer", "ChromaVectorStore + FastEmbedEmbedding (fastembed fp32)"),
-        ("ragkit", f"RagkitRetriever (ragkit {args.precision})"),
-    ):
+    for side in args.sides:
         done = subprocess.run(
             [sys.executable, __file__, "--worker", side, "--precision", args.precision],
             capture_output=True,
             text=True,
             check=True,
         )
-        rows.append((label, json.loads(done.stdout.strip().splitlines()[-1])))
+        results = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+        rows += list(zip(labels[side], results, strict=True))
     print("| LlamaIndex app | NDCG@10 | index s | query ms | peak RSS MB |")
     print("|---|---:|---:|---:|---:|")
     for label, r in rows:
