@@ -150,10 +150,10 @@ def test_per_tensor_and_uint8_options(fp32_model: Path, tmp_path: Path) -> None:
 
 def test_defaults_are_the_measured_winner() -> None:
     assert DEFAULT_OP_TYPES == ("MatMul", "Gather")
-    assert settings_tag() == "v1-int8-pc-Gather+MatMul"
+    assert settings_tag() == "v2-int8-pc-Gather+MatMul"
     assert settings_tag(op_types=["Gather", "MatMul", "MatMul"]) == settings_tag()
     assert settings_tag(per_channel=False, weight_type="uint8", optimize=True) == (
-        "v1-uint8-pt-Gather+MatMul-opt"
+        "v2-uint8-pt-Gather+MatMul-opt"
     )
 
 
