@@ -1,19 +1,8 @@
 """LlamaIndex ``MetadataFilters`` → the Chroma ``where`` filter ragkit's store takes.
 
-==========================  ======================================================
-LlamaIndex                  Chroma ``where``
-==========================  ======================================================
-``EQ NE GT GTE LT LTE``     ``$eq $ne $gt $gte $lt $lte``
-``IN NIN``                  ``$in $nin`` (a list of values)
-``CONTAINS``                ``$contains`` (list-valued metadata holds the value)
-``ANY`` / ``ALL``           ``$or`` / ``$and`` of one ``$contains`` per value
-``AND`` / ``OR``            ``$and`` / ``$or`` (nested ``MetadataFilters`` too)
-==========================  ======================================================
-
-``TEXT_MATCH``, ``TEXT_MATCH_INSENSITIVE``, ``IS_EMPTY`` and the ``NOT`` condition have no
-Chroma equivalent: they raise :class:`ragkit.FilterError` (a ``ValueError``) naming the
-operator, where :class:`~llama_index.vector_stores.chroma.ChromaVectorStore` raises a bare
-``ValueError``. Text matching goes in ``where_document`` (a query keyword argument).
+The mapping (operators, conditions, what raises :class:`ragkit.FilterError`) is
+:mod:`llama_index.retrievers.ragkit.filters`'s, shared so a filter means the same through the
+retriever and the vector store; here no key is refused as unfilterable.
 
 Usage::
 
