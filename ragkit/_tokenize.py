@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from tokenizers import Encoding, Tokenizer
 
-from ragkit.errors import ModelFileError
+from ragkit.errors import InputError, ModelFileError
 
 __all__ = ["EncodedBatch", "TextTokenizer", "was_truncated"]
 
@@ -96,10 +96,19 @@ class TextTokenizer:
         return self._tokenizer
 
     def encode(self, texts: Sequence[str]) -> list[Encoding]:
-        """Tokenise ``texts`` (special tokens added, truncated to the window, not padded)."""
-        if self._fast:  # tokenizers >= 0.20: no character offsets, which embedding never reads
-            return self._tokenizer.encode_batch_fast(list(texts), add_special_tokens=True)
-        return self._tokenizer.encode_batch(list(texts), add_special_tokens=True)
+        """Tokenise ``texts`` (special tokens added, truncated to the window, not padded).
+
+        Raises:
+            InputError: A text holds a lone surrogate (not valid Unicode).
+        """
+        batch = list(texts)
+        try:
+            if self._fast:  # tokenizers >= 0.20: no character offsets, which embedding never reads
+                return self._tokenizer.encode_batch_fast(batch, add_special_tokens=True)
+            return self._tokenizer.encode_batch(batch, add_special_tokens=True)
+        except TypeError:
+            raise_for_surrogates(batch)
+            raise
 
     def encode_untruncated(self, texts: Sequence[str]) -> list[Encoding]:
         """Tokenise ``texts`` whole: no special tokens, no truncation (for macro-windows)."""
@@ -107,7 +116,12 @@ class TextTokenizer:
             untruncated = Tokenizer.from_str(self._tokenizer.to_str())
             untruncated.no_truncation()
             self._untruncated = untruncated
-        return self._untruncated.encode_batch(list(texts), add_special_tokens=False)
+        batch = list(texts)
+        try:
+            return self._untruncated.encode_batch(batch, add_special_tokens=False)
+        except TypeError:
+            raise_for_surrogates(batch)
+            raise
 
     def special_template(self) -> tuple[list[int], list[int]]:
         """The special token ids the tokenizer puts before and after a single text.
@@ -162,3 +176,19 @@ def _pad_id(tokenizer: Tokenizer) -> int:
 def was_truncated(encoding: Encoding) -> bool:
     """Whether tokenising cut text off (the tokenizer keeps the overflow)."""
     return bool(encoding.overflowing)
+
+
+def raise_for_surrogates(texts: Sequence[str]) -> None:
+    """Raise InputError naming the first text with a lone surrogate (tokenizers cannot take it).
+
+    Called when the tokenizer fails, so valid texts pay nothing for the check.
+    """
+    for index, text in enumerate(texts):
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InputError(
+                f"Text {index} holds a lone surrogate at offset {exc.start} "
+                f"({text[exc.start]!r}), which is not valid Unicode; decode the source with "
+                "errors='replace'."
+            ) from None

@@ -11,10 +11,13 @@ Usage::
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tokenizers import Tokenizer
 
+from ragkit._tokenize import raise_for_surrogates
+from ragkit.chunking._tokens import is_word_edge
 from ragkit.errors import ConfigError, InputError, ModelFileError
 
 __all__ = ["TokenCounter"]
@@ -52,6 +55,8 @@ class TokenCounter:
         self.max_tokens = max_tokens
         self.prompt = prompt
         self.overhead = self.count("")
+        self.sliceable = _sliceable(copy, prompt)
+        self._affixes: dict[str, tuple[list[int], list[int]] | None] = {}
         if self.overhead >= max_tokens:
             raise ConfigError(
                 f"The prompt {prompt!r} and special tokens take {self.overhead} of the "
@@ -94,10 +99,14 @@ class TokenCounter:
         """The ids the embedder feeds for each text (prompt and special tokens included)."""
         batch = [self.prompt + _check_str(text) for text in texts]
         # encode_batch_fast (tokenizers >= 0.20) skips the offsets, which counting never needs.
-        if self._fast:
-            encoded = self._tokenizer.encode_batch_fast(batch, add_special_tokens=True)
-        else:
-            encoded = self._tokenizer.encode_batch(batch, add_special_tokens=True)
+        try:
+            if self._fast:
+                encoded = self._tokenizer.encode_batch_fast(batch, add_special_tokens=True)
+            else:
+                encoded = self._tokenizer.encode_batch(batch, add_special_tokens=True)
+        except TypeError:
+            raise_for_surrogates(texts)
+            raise
         return [e.ids for e in encoded]
 
     def same_tokens(self, other: TokenCounter) -> bool:
@@ -113,12 +122,63 @@ class TokenCounter:
 
     def offsets(self, text: str) -> list[tuple[int, int]]:
         """Character spans of ``text``'s tokens (no prompt, no special tokens), in order."""
-        encoding = self._tokenizer.encode(_check_str(text), add_special_tokens=False)
-        offsets: list[tuple[int, int]] = encoding.offsets
-        return offsets
+        return self.encode_text(text)[1]
+
+    def encode_text(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
+        """Ids and character spans of ``text``'s tokens (no prompt, no special tokens)."""
+        # encode_batch lets go of the GIL (encode does not), so chunking threads run in parallel.
+        try:
+            encoding = self._tokenizer.encode_batch([_check_str(text)], add_special_tokens=False)[0]
+        except TypeError:
+            raise_for_surrogates([text])
+            raise
+        return encoding.ids, encoding.offsets
+
+    def affixes(self, header: str) -> tuple[list[int], list[int]] | None:
+        """The ids around a text's own tokens in ``prompt + header + text``: before, after.
+
+        Only for a :attr:`sliceable` counter: then a word-edge span's ids inside its document,
+        wrapped in these, are exactly what :meth:`token_ids` gives for ``header + span``.
+        None when the tokenizer does not split that way (the caller tokenises instead).
+        """
+        if header not in self._affixes:
+            lead = self.prompt + header
+            # A lone "." is one word of its own: its token marks where the text goes.
+            probe = self._tokenizer.encode(lead + ".", add_special_tokens=True)
+            plain = self._tokenizer.encode(lead, add_special_tokens=True).ids
+            texts = [i for i, seq in enumerate(probe.sequence_ids) if seq == 0]
+            found = None
+            if texts:
+                before, after = probe.ids[: texts[-1]], probe.ids[texts[-1] + 1 :]
+                found = (before, after) if before + after == plain else None
+            self._affixes[header] = found
+        return self._affixes[header]
 
     def __repr__(self) -> str:
         return f"TokenCounter(max_tokens={self.max_tokens}, prompt={self.prompt!r})"
+
+
+def _sliceable(tokenizer: Tokenizer, prompt: str) -> bool:
+    """Whether a span cut at word edges tokenises, alone, as its ids inside the document.
+
+    So for BERT-style WordPiece tokenizers (the normaliser works character by character, the
+    pre-tokenizer splits at whitespace and punctuation, special tokens only at the ends) whose
+    prompt ends at a word edge. Not for BPE or Unigram: a word's first piece depends on what
+    precedes it.
+    """
+    config = json.loads(tokenizer.to_str())
+
+    def kind(key: str) -> object:
+        part = config.get(key)
+        return part.get("type") if isinstance(part, dict) else None
+
+    return (
+        kind("model") == "WordPiece"
+        and kind("normalizer") in (None, "BertNormalizer")
+        and kind("pre_tokenizer") == "BertPreTokenizer"
+        and kind("post_processor") in ("TemplateProcessing", "BertProcessing")
+        and (not prompt or is_word_edge(prompt[-1]))
+    )
 
 
 def _check_str(text: object) -> str:
