@@ -22,7 +22,7 @@ from ragkit.errors import ConfigError, InputError
 from ragkit.lexical.bm25 import BM25Index
 from ragkit.lexical.fusion import reciprocal_rank_fusion
 from ragkit.store.base import Hit
-from ragkit.store.chroma import ChromaStore
+from ragkit.store.chroma import ChromaStore, user_metadata
 from ragkit.types import Vector
 
 __all__ = ["HybridHit", "hybrid_search"]
@@ -84,14 +84,14 @@ def hybrid_search(
     if store.embedder is None:
         raise InputError("Hybrid search embeds the query: give the store an embedder.")
     vector: Vector = l2_normalize(store.embedder.embed_query([query]))[0]
-    dense, bm25 = [], []
-    if weights[0] > 0:
-        dense = store.query(vector, fetch_k, where=where, where_document=where_document)
+    dense: list[tuple[str, float]] = []
+    bm25: list[tuple[str, float]] = []
+    if weights[0] > 0:  # ids and cosines only: text is read for the fused top k alone
+        dense = store.query_scores(vector, fetch_k, where=where, where_document=where_document)
     if weights[1] > 0:
         bm25 = lexical.search(query, fetch_k, where=where, where_document=where_document)
-    fused = reciprocal_rank_fusion([[h.id for h in dense], bm25], weights=weights, k=rrf_k)[:k]
-    found = {h.id: h for h in dense}
-    found |= _lookup(store, vector, [i for i, _ in fused if i not in found])
+    fused = reciprocal_rank_fusion([[i for i, _ in dense], bm25], weights=weights, k=rrf_k)[:k]
+    found = _read(store, vector, [i for i, _ in fused], dict(dense))
     bm25_of = dict(bm25)
     hits = []
     for record_id, fusion in fused:
@@ -105,16 +105,29 @@ def hybrid_search(
     return hits
 
 
-def _lookup(store: ChromaStore, vector: Vector, ids: Sequence[str]) -> dict[str, Hit]:
-    """Records only BM25 found, scored by the cosine of their float vectors in Chroma."""
-    if not ids or store.layout is None:
+def _read(
+    store: ChromaStore, vector: Vector, ids: Sequence[str], cosines: Mapping[str, float]
+) -> dict[str, Hit]:
+    """The fused records in one Chroma read, with the cosine of any that only BM25 found.
+
+    Those cosines come from the records' float vectors in Chroma.
+    """
+    if not ids:
         return {}
-    stored = store.collection.get(ids=list(ids), include=["embeddings"])
-    query = store.layout.stored(vector[None])[0]
-    vectors = l2_normalize(np.asarray(stored["embeddings"], dtype=np.float32))
-    cosine = dict(zip(stored["ids"], (vectors @ query).tolist(), strict=True))
+    missing = [i for i in ids if i not in cosines]
+    include = ["documents", "metadatas"] + (["embeddings"] if missing else [])
+    found = store.collection.get(ids=list(ids), include=include)
+    scores = dict(cosines)
+    if missing and store.layout is not None:
+        query = store.layout.stored(vector[None])[0]
+        vectors = l2_normalize(np.asarray(found["embeddings"], dtype=np.float32))
+        scores |= {
+            i: cos
+            for i, cos in zip(found["ids"], (vectors @ query).tolist(), strict=True)
+            if i not in cosines
+        }
     return {
-        hit.id: Hit(hit.id, float(cosine[hit.id]), hit.document, hit.metadata)
-        for hit in store.get(ids)
-        if hit.id in cosine
+        i: Hit(i, float(scores[i]), doc, user_metadata(meta))
+        for i, doc, meta in zip(found["ids"], found["documents"], found["metadatas"], strict=True)
+        if i in scores
     }

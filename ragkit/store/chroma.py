@@ -488,6 +488,62 @@ class ChromaStore:
             FilterError: A malformed filter.
             InputError: A vector of the wrong dimension, or non-finite.
         """
+        return self._search(
+            query, k, where, where_document, search, rescore, oversample, funnel, candidates
+        )
+
+    def query_scores(
+        self,
+        query: str | Sequence[float] | np.ndarray[Any, Any],
+        k: int = 10,
+        *,
+        where: Mapping[str, Any] | None = None,
+        where_document: Mapping[str, Any] | None = None,
+        search: SearchMode | None = None,
+        rescore: RescoreMode | None = None,
+        oversample: int | None = None,
+        funnel: int | None = None,
+        candidates: int | None = None,
+    ) -> list[tuple[str, float]]:
+        """:meth:`query`'s ids and scores alone: no documents or metadata are read.
+
+        For callers that fuse or cut the ranking before they need the text (hybrid search
+        reads text for its final ``k`` only). A record deleted by another client since the
+        index was refreshed may still appear; reading it then finds nothing.
+
+        Raises:
+            FilterError: A malformed filter.
+            InputError: A vector of the wrong dimension, or non-finite.
+        """
+        hits = self._search(
+            query,
+            k,
+            where,
+            where_document,
+            search,
+            rescore,
+            oversample,
+            funnel,
+            candidates,
+            text=False,
+        )
+        return [(hit.id, hit.score) for hit in hits]
+
+    def _search(
+        self,
+        query: str | Sequence[float] | np.ndarray[Any, Any],
+        k: int,
+        where: Mapping[str, Any] | None,
+        where_document: Mapping[str, Any] | None,
+        search: SearchMode | None,
+        rescore: RescoreMode | None,
+        oversample: int | None,
+        funnel: int | None,
+        candidates: int | None,
+        *,
+        text: bool = True,
+    ) -> list[Hit]:
+        """The ranking of :meth:`query`; with ``text=False`` hits carry no document or metadata."""
         if k < 1:
             raise ConfigError(f"k must be at least 1, got {k}.")
         search, rescore = search or self.search, rescore or self.rescore
@@ -506,12 +562,22 @@ class ChromaStore:
                 "it was written without ragkit: add its records through ChromaStore."
             )
         if search == "float":
-            return self._float_query(layout.stored(vector[None])[0], k, where_ok, doc_ok)
+            return self._float_query(layout.stored(vector[None])[0], k, where_ok, doc_ok, text)
         index = self._fresh_index()
         if len(index) == 0:
             return []
         return self._binary_query(
-            index, vector, layout, k, where_ok, doc_ok, rescore, oversample, funnel, candidates
+            index,
+            vector,
+            layout,
+            k,
+            where_ok,
+            doc_ok,
+            rescore,
+            oversample,
+            funnel,
+            candidates,
+            text,
         )
 
     def _query_vector(self, query: str | Sequence[float] | np.ndarray[Any, Any]) -> Vector:
@@ -530,15 +596,20 @@ class ChromaStore:
         return vector
 
     def _float_query(
-        self, vector: np.ndarray[Any, Any], k: int, where: Any, where_document: Any
+        self, vector: np.ndarray[Any, Any], k: int, where: Any, where_document: Any, text: bool
     ) -> list[Hit]:
         found = self.collection.query(
             query_embeddings=[vector],
             n_results=k,
             where=where,
             where_document=where_document,
-            include=["documents", "metadatas", "distances"],
+            include=["documents", "metadatas", "distances"] if text else ["distances"],
         )
+        if not text:
+            return [
+                Hit(i, 1.0 - float(d), None, {})
+                for i, d in zip(found["ids"][0], found["distances"][0], strict=True)
+            ]
         return [
             Hit(i, 1.0 - float(d), doc, _user_meta(meta))
             for i, d, doc, meta in zip(
@@ -562,6 +633,7 @@ class ChromaStore:
         oversample: int,
         funnel: int,
         candidates: int | None,
+        text: bool = True,
     ) -> list[Hit]:
         allowed = None
         if where is not None or where_document is not None:
@@ -594,8 +666,9 @@ class ChromaStore:
         if not ids:
             return []
         if rescore in ("none", "asymmetric") or (by == "int8" and rescore == "int8"):
-            return self._hits(ids, k, scores=[float(v) for v in scores])  # final scores
-        return self._hits(ids, k, rescore=rescore, query=stored_query)
+            final = [float(v) for v in scores]
+            return self._hits(ids, k, scores=final, text=text)  # final scores
+        return self._hits(ids, k, rescore=rescore, query=stored_query, text=text)
 
     def _hits(
         self,
@@ -605,8 +678,12 @@ class ChromaStore:
         scores: list[float] | None = None,
         rescore: RescoreMode = "none",
         query: Vector | None = None,
+        text: bool = True,
     ) -> list[Hit]:
-        """The best ``k`` of ``ids``: by the given scores, or rescored against ``query``."""
+        """The best ``k`` of ``ids``: by the given scores, or rescored against ``query``.
+
+        With ``text=False`` no document or metadata is read (hits carry None and ``{}``).
+        """
         if query is not None and rescore == "float" and len(ids) > k:
             # Rescore from the vectors alone, then read text and metadata for the k kept:
             # Chroma's get costs per record and field (80 records with all three: ~24 ms;
@@ -617,6 +694,10 @@ class ChromaStore:
                 zip(found["ids"], map(float, cosines), strict=True), key=lambda p: (-p[1], p[0])
             )[:k]
             ids, scores, query = [i for i, _ in ranked], [s for _, s in ranked], None
+        if not text and query is None:
+            assert scores is not None
+            ranked = sorted(zip(ids, scores, strict=True), key=lambda p: (-p[1], p[0]))[:k]
+            return [Hit(i, score, None, {}) for i, score in ranked]
         rescoring = query is not None and rescore == "float"
         include = ["documents", "metadatas"] + (["embeddings"] if rescoring else [])
         found = self.collection.get(ids=ids, include=include)  # deleted ids drop out here
@@ -730,8 +811,12 @@ def _int8_of(meta: Mapping[str, Any] | None) -> str:
     return text
 
 
-def _user_meta(meta: Mapping[str, Any] | None) -> dict[str, Any]:
+def user_metadata(meta: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A record's metadata without ragkit's own fields (codes, int8 copies)."""
     return {key: value for key, value in (meta or {}).items() if not key.startswith("ragkit:")}
+
+
+_user_meta = user_metadata
 
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]$")

@@ -68,6 +68,35 @@ def test_binary_rescored_scores_are_true_cosines(store: ChromaStore) -> None:
         assert hit.score == pytest.approx(float(exact[IDS.index(hit.id)]), abs=1e-5)
 
 
+@pytest.mark.parametrize(
+    ("search", "rescore"),
+    [("binary", "float"), ("binary", "int8"), ("binary", "none"), ("float", "float")],
+)
+def test_query_scores_rank_as_query_does_without_reading_text(
+    store: ChromaStore, search: str, rescore: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    question = "a question about cats"
+    where = {"kind": "odd"}
+    full = store.query(question, k=6, search=search, rescore=rescore, where=where)  # type: ignore[arg-type]
+    reads: list[object] = []
+    get, query = store.collection.get, store.collection.query
+
+    def spy_get(*args: Any, **kwargs: Any) -> Any:
+        reads.extend(kwargs.get("include") or [])
+        return get(*args, **kwargs)
+
+    def spy_query(*args: Any, **kwargs: Any) -> Any:
+        reads.extend(kwargs.get("include") or [])
+        return query(*args, **kwargs)
+
+    monkeypatch.setattr(store.collection, "get", spy_get)
+    monkeypatch.setattr(store.collection, "query", spy_query)
+    lean = store.query_scores(question, k=6, search=search, rescore=rescore, where=where)  # type: ignore[arg-type]
+    assert [i for i, _ in lean] == [h.id for h in full]
+    assert [s for _, s in lean] == pytest.approx([h.score for h in full], abs=1e-6)
+    assert "documents" not in reads and "metadatas" not in reads
+
+
 @pytest.mark.parametrize("search", ["binary", "float"])
 def test_filters_apply_in_both_paths(store: ChromaStore, search: str) -> None:
     hits = store.query(
