@@ -73,6 +73,12 @@ class AsyncChromaStore:
         """:meth:`ChromaStore.query`."""
         return await asyncio.to_thread(self.store.query, query, k, **options)
 
+    async def query_scores(
+        self, query: str | Sequence[float] | np.ndarray[Any, Any], k: int = 10, **options: Any
+    ) -> list[tuple[str, float]]:
+        """:meth:`ChromaStore.query_scores`."""
+        return await asyncio.to_thread(self.store.query_scores, query, k, **options)
+
     async def delete(
         self, ids: Sequence[str] | None = None, *, where: Mapping[str, Any] | None = None
     ) -> None:

@@ -47,14 +47,19 @@ def test_an_async_http_client_store_shares_the_server_with_blocking_ones(
 
 
 def test_an_async_store_over_a_blocking_client(client: Any) -> None:
-    async def scenario() -> str:
+    async def scenario() -> tuple[str, list[tuple[str, float]], list[str]]:
         store = await AsyncChromaStore.open(
             f"async-{uuid.uuid4().hex}", client=client, embedder=HashEmbedder(dim=16)
         )
         await store.upsert(["x", "y"], documents=["first words", "second words"])
-        return (await store.get(["y"]))[0].document or ""
+        scores = await store.query_scores("second words", k=2)
+        ranked = [h.id for h in await store.query("second words", k=2)]
+        return (await store.get(["y"]))[0].document or "", scores, ranked
 
-    assert asyncio.run(scenario()) == "second words"
+    document, scores, ranked = asyncio.run(scenario())
+    assert document == "second words"
+    assert [i for i, _ in scores] == ranked and ranked[0] == "y"
+    assert scores[0][1] == pytest.approx(1.0, abs=1e-5)
 
 
 def test_the_blocking_store_refuses_an_async_client_and_says_what_to_use(
