@@ -243,6 +243,26 @@ def test_hybrid_candidates_carry_bm25_and_fusion_and_rank_by_fusion(
     assert all("relevance" in p.scores for p in diverse) and len(diverse) == 3
 
 
+def test_hybrid_with_mmr_embeds_the_query_once(
+    store: ChromaStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ragkit.lexical.bm25 import BM25Index
+
+    lexical = BM25Index(store, directory=tmp_path / "lexical")
+    assert store.embedder is not None
+    embedded: list[object] = []
+    embed_query = store.embedder.embed_query
+
+    def counting(text: object, **options: object) -> object:
+        embedded.append(text)
+        return embed_query(text, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store.embedder, "embed_query", counting)
+    passages = Retriever(store, k=3, hybrid=lexical, mmr=0.5).retrieve(QUESTION)
+    assert len(passages) == 3
+    assert len(embedded) == 1  # the MMR stage's vector serves the hybrid search too
+
+
 def test_bad_hybrid_options_are_config_errors(store: ChromaStore, tmp_path: Path) -> None:
     from ragkit.lexical.bm25 import BM25Index
 

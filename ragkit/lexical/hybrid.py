@@ -54,6 +54,7 @@ def hybrid_search(
     rrf_k: float = 60,
     where: Mapping[str, Any] | None = None,
     where_document: Mapping[str, Any] | None = None,
+    vector: Vector | None = None,
 ) -> list[HybridHit]:
     """The ``k`` best records for ``query`` by reciprocal rank fusion of dense and BM25 results.
 
@@ -67,6 +68,8 @@ def hybrid_search(
         rrf_k: Rank offset of the fusion (60 as in the original paper).
         where: Metadata filter, applied to both legs.
         where_document: Document filter, applied to both legs.
+        vector: The query's vector from the store's embedder, when the caller has it already
+            (it is not embedded again).
 
     Raises:
         InputError: An empty query, or a store without an embedder.
@@ -83,7 +86,8 @@ def hybrid_search(
         raise ConfigError("The BM25 index follows another store; build it with BM25Index(store).")
     if store.embedder is None:
         raise InputError("Hybrid search embeds the query: give the store an embedder.")
-    vector: Vector = l2_normalize(store.embedder.embed_query([query]))[0]
+    if vector is None:
+        vector = l2_normalize(store.embedder.embed_query([query]))[0]
     dense: list[tuple[str, float]] = []
     bm25: list[tuple[str, float]] = []
     if weights[0] > 0:  # ids and cosines only: text is read for the fused top k alone

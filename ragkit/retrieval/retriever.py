@@ -195,6 +195,7 @@ class Retriever:
             weights=self.hybrid_weights,
             where=where,
             where_document=where_document,
+            vector=vector,
         )
 
     def _fetch(self, k: int) -> int:
