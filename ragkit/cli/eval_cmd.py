@@ -42,7 +42,12 @@ def register(commands: Any) -> None:
         help="how binary candidates are rescored: float vectors, dequantized int8 copies, "
         "the float query against their bits, or not at all",
     )
-    parser.add_argument("--oversample", type=int, default=4, help="candidates rescored per result")
+    parser.add_argument(
+        "--oversample",
+        type=int,
+        default=None,
+        help="candidates rescored per result (default: 2 after int8 ranking, else 4)",
+    )
     parser.add_argument(
         "--funnel",
         type=int,

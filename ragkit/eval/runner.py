@@ -158,7 +158,7 @@ class StoreOptions:
     Attributes:
         search: ``"binary"`` or ``"float"``.
         rescore: ``"float"``, ``"asymmetric"`` or ``"none"``.
-        oversample: Candidates rescored per result.
+        oversample: Candidates rescored per result (the store's default if None).
         funnel: Hamming candidates per rescored one (narrowed by the asymmetric estimate).
         int8_rows: Keep int8 vectors in the index to rank wide candidate lists.
         candidates: Hamming candidates ranked by int8 cosine (the store's default if None).
@@ -170,7 +170,7 @@ class StoreOptions:
 
     search: SearchMode = "binary"
     rescore: RescoreMode = "float"
-    oversample: int = 4
+    oversample: int | None = None
     code_dim: int | None = None
     dim: int | None = None
     rotate: Literal["pca"] | None = None

@@ -66,6 +66,8 @@ _GENERATION_KEY = "ragkit:generation"
 # 9,065 SciFact chunks in pages of 5,000 left the process 100-140 MB larger, in pages of 500
 # 10-40 MB, and was no slower.
 _PAGE = 500
+_OVERSAMPLE = 4  # candidates rescored per result, by default
+_INT8_OVERSAMPLE = 2  # ... when the index's int8 cosines rank them before float rescoring
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,9 @@ class ChromaStore:
             record's dequantized int8 copy, with no float vectors read), ``"asymmetric"``
             (float query against the candidates' bits) or ``"none"`` (Hamming order; cosine
             estimated from the distance).
-        oversample: Candidates rescored per result.
+        oversample: Candidates rescored per result (default: 2 when int8 cosines rank the
+            candidates and floats rescore them, which gave the same ids and scores as 4 on all
+            1,109 SciFact queries at k=10 and k=20 in a quarter less time; 4 otherwise).
         funnel: The Hamming scan keeps ``funnel`` times as many candidates, which the
             asymmetric estimate (float query against their bits, held in memory) narrows
             down before rescoring; 1 turns it off. On SciFact with all-MiniLM-L6-v2,
@@ -150,7 +154,7 @@ class ChromaStore:
         client: Any = None,
         search: SearchMode = "binary",
         rescore: RescoreMode = "float",
-        oversample: int = 4,
+        oversample: int | None = None,
         funnel: int = 2,
         dim: int | None = None,
         code_dim: int | None = None,
@@ -630,11 +634,14 @@ class ChromaStore:
         where: Any,
         where_document: Any,
         rescore: RescoreMode,
-        oversample: int,
+        oversample: int | None,
         funnel: int,
         candidates: int | None,
         text: bool = True,
     ) -> list[Hit]:
+        if oversample is None:  # int8 cosines rank nearly exactly: fewer floats to read
+            int8_ranked = index.int8_dim is not None and rescore == "float"
+            oversample = _INT8_OVERSAMPLE if int8_ranked else _OVERSAMPLE
         allowed = None
         if where is not None or where_document is not None:
             allowed = index.mask_for(
@@ -845,7 +852,7 @@ _CANDIDATE_BASE, _CANDIDATE_SHARE = 1_000, 0.01
 
 
 def _check_modes(
-    search: str, rescore: str, oversample: int, funnel: int, candidates: int | None = None
+    search: str, rescore: str, oversample: int | None, funnel: int, candidates: int | None = None
 ) -> None:
     if search not in ("float", "binary"):
         raise ConfigError(f"search must be 'float' or 'binary', got {search!r}.")
@@ -854,7 +861,7 @@ def _check_modes(
             f"rescore must be 'float', 'int8', 'asymmetric' or 'none', got {rescore!r}."
         )
     for name, value in (("oversample", oversample), ("funnel", funnel), ("candidates", candidates)):
-        if name == "candidates" and value is None:
+        if name in ("candidates", "oversample") and value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"{name} must be an integer of at least 1, got {value!r}.")

@@ -97,6 +97,32 @@ def test_query_scores_rank_as_query_does_without_reading_text(
     assert "documents" not in reads and "metadatas" not in reads
 
 
+def test_default_float_rescoring_reads_two_vectors_a_result_after_int8_ranking(
+    store: ChromaStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    question = "a question about dogs"
+    wide = store.query(question, k=5, oversample=4)
+    read: list[int] = []
+    get = store.collection.get
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        if "embeddings" in (kwargs.get("include") or []):
+            read.append(len(kwargs["ids"]))
+        return get(*args, **kwargs)
+
+    monkeypatch.setattr(store.collection, "get", spy)
+    default = store.query(question, k=5)
+    assert read == [10]  # k x 2: the int8 cosines already put the right ones first
+    assert [(h.id, round(h.score, 6)) for h in default] == [(h.id, round(h.score, 6)) for h in wide]
+    read.clear()
+    without_int8 = ChromaStore(
+        store.collection.name, embedder=store.embedder, client=store.client, int8_rows=False
+    )
+    monkeypatch.setattr(without_int8.collection, "get", spy)
+    without_int8.query(question, k=5)
+    assert read == [20]  # k x 4 when only the sign estimate ranks them
+
+
 @pytest.mark.parametrize("search", ["binary", "float"])
 def test_filters_apply_in_both_paths(store: ChromaStore, search: str) -> None:
     hits = store.query(
