@@ -22,6 +22,8 @@ from ragkit.errors import ConfigError, InputError, ModelFileError
 
 __all__ = ["TokenCounter"]
 
+_AFFIX_CACHE = 1024  # headers whose affixes are kept
+
 
 class TokenCounter:
     """An embedder's tokenizer, window and document prompt, for counting and offsets.
@@ -142,6 +144,8 @@ class TokenCounter:
         None when the tokenizer does not split that way (the caller tokenises instead).
         """
         if header not in self._affixes:
+            if len(self._affixes) >= _AFFIX_CACHE:  # one header a document with titles
+                self._affixes.clear()
             lead = self.prompt + header
             # A lone "." is one word of its own: its token marks where the text goes.
             probe = self._tokenizer.encode(lead + ".", add_special_tokens=True)

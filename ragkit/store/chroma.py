@@ -431,7 +431,7 @@ class ChromaStore:
         """Records by id (missing ids are skipped), with score 1.0."""
         found = self.collection.get(ids=list(ids), include=["documents", "metadatas"])
         return [
-            Hit(i, 1.0, doc, _user_meta(meta))
+            Hit(i, 1.0, doc, user_metadata(meta))
             for i, doc, meta in zip(
                 found["ids"], found["documents"], found["metadatas"], strict=True
             )
@@ -462,7 +462,7 @@ class ChromaStore:
             vectors = l2_normalize(
                 self.embedder.embed_documents([d or "" for d in everything["documents"]])
             )
-            metas = [_user_meta(m) or None for m in everything["metadatas"]]
+            metas = [user_metadata(m) or None for m in everything["metadatas"]]
             self._write(everything["ids"], vectors, everything["documents"], metas)
         self.client.delete_collection(old.name)
         self.collection.modify(name=name)
@@ -615,7 +615,7 @@ class ChromaStore:
                 for i, d in zip(found["ids"][0], found["distances"][0], strict=True)
             ]
         return [
-            Hit(i, 1.0 - float(d), doc, _user_meta(meta))
+            Hit(i, 1.0 - float(d), doc, user_metadata(meta))
             for i, d, doc, meta in zip(
                 found["ids"][0],
                 found["distances"][0],
@@ -719,7 +719,7 @@ class ChromaStore:
             assert scores is not None
             by_id = dict(zip(ids, scores, strict=True))
         hits = [
-            Hit(i, by_id[i], doc, _user_meta(meta))
+            Hit(i, by_id[i], doc, user_metadata(meta))
             for i, doc, meta in zip(
                 found["ids"], found["documents"], found["metadatas"], strict=True
             )
@@ -821,9 +821,6 @@ def _int8_of(meta: Mapping[str, Any] | None) -> str:
 def user_metadata(meta: Mapping[str, Any] | None) -> dict[str, Any]:
     """A record's metadata without ragkit's own fields (codes, int8 copies)."""
     return {key: value for key, value in (meta or {}).items() if not key.startswith("ragkit:")}
-
-
-_user_meta = user_metadata
 
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]$")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from tokenizers import Tokenizer
 
@@ -117,14 +119,21 @@ def test_sliced_and_tokenised_chunking_agree(wordpiece: Tokenizer, chunker_kind:
         assert a.token_ids.tolist() == raw_ids(wordpiece, "passage: " + a.embed_text)
 
 
-def test_lone_surrogates_get_an_input_error(wordpiece: Tokenizer, tiny_model_dir: object) -> None:
+def test_lone_surrogates_get_an_input_error(wordpiece: Tokenizer, tiny_model_dir: Path) -> None:
     chunker = RecursiveChunker(wordpiece, max_tokens=24)
     with pytest.raises(InputError, match="lone surrogate at offset 4"):
         chunker.chunk("the \ud800 cat")
     with pytest.raises(InputError, match="lone surrogate"):
         chunker.chunk("the cat and the dog " * 20 + "\udcff")
-    embedder = TextEmbedder(tiny_model_dir)  # type: ignore[arg-type]
+    embedder = TextEmbedder(tiny_model_dir)
     with pytest.raises(InputError, match="Text 1 holds a lone surrogate"):
         embedder.embed_documents(["fine", "not \ud800 fine"])
     with pytest.raises(InputError, match="lone surrogate"):
         embedder.embed_query("\udcff")
+
+
+def test_affixes_kept_for_a_bounded_number_of_headers(wordpiece: Tokenizer) -> None:
+    counter = TokenCounter(wordpiece, max_tokens=64, prompt="passage: ")
+    for i in range(1500):  # header="title": one header a document
+        assert counter.affixes(f"title {i}\n\n") is not None
+    assert 0 < len(counter._affixes) <= 1024
